@@ -1,0 +1,65 @@
+"""keyhive: issue, store and verify API keys and secrets.
+
+>>> from keyhive import KeyHive
+>>> hive = KeyHive("sqlite:///./keyhive.db")
+>>> client = hive.create_client("reporting")
+>>> issued = hive.issue_secret(client.client_id, scopes=["articles:read"])
+>>> hive.verify(issued.token, ["articles:read"]).valid
+True
+"""
+
+from keyhive.clock import Clock, FrozenClock, SystemClock
+from keyhive.errors import (
+    ClientNotFound,
+    ConfigurationError,
+    Conflict,
+    HashError,
+    InvalidDuration,
+    InvalidInput,
+    InvalidScope,
+    KeyhiveError,
+    MalformedToken,
+    NotFound,
+    SecretNotFound,
+    StorageUnavailable,
+    UnknownHashFormat,
+    VerifyMismatch,
+)
+from keyhive.hive import KeyHive
+from keyhive.model import AuditEvent, Client, Code, Issued, Secret, Verification
+from keyhive.scopes import allows
+from keyhive.settings import Settings
+from keyhive.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
+
+__all__ = [
+    "TOKEN_PATTERN",
+    "AuditEvent",
+    "Client",
+    "ClientNotFound",
+    "Clock",
+    "Code",
+    "ConfigurationError",
+    "Conflict",
+    "FrozenClock",
+    "HashError",
+    "InvalidDuration",
+    "InvalidInput",
+    "InvalidScope",
+    "Issued",
+    "KeyHive",
+    "KeyhiveError",
+    "MalformedToken",
+    "NotFound",
+    "Secret",
+    "SecretNotFound",
+    "Settings",
+    "StorageUnavailable",
+    "SystemClock",
+    "UnknownHashFormat",
+    "Verification",
+    "VerifyMismatch",
+    "allows",
+    "generate_key",
+    "make_token",
+    "parse_token",
+]

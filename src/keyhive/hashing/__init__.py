@@ -1,0 +1,31 @@
+"""Hashers behind one protocol: scrypt (PHC and the article's format), hmac-sha256, argon2id."""
+
+from keyhive.hashing._argon2 import Argon2Hasher
+from keyhive.hashing._hmac import HmacHasher, parse_peppers
+from keyhive.hashing._keyring import HASHER_NAMES, PROFILES, Hashing, make_hashing
+from keyhive.hashing._protocol import Hasher
+from keyhive.hashing._scrypt import (
+    SCRYPT_ARTICLE,
+    SCRYPT_CHEAPEST,
+    SCRYPT_DEFAULT,
+    ScryptHasher,
+    ScryptParams,
+    SeedScryptHasher,
+)
+
+__all__ = [
+    "HASHER_NAMES",
+    "PROFILES",
+    "SCRYPT_ARTICLE",
+    "SCRYPT_CHEAPEST",
+    "SCRYPT_DEFAULT",
+    "Argon2Hasher",
+    "Hasher",
+    "Hashing",
+    "HmacHasher",
+    "ScryptHasher",
+    "ScryptParams",
+    "SeedScryptHasher",
+    "make_hashing",
+    "parse_peppers",
+]

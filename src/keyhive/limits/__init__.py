@@ -1,0 +1,1 @@
+"""Per-verification state kept outside the database: usage counts, caches, limits."""

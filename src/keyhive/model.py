@@ -1,0 +1,198 @@
+"""Value types shared by every layer: clients, secrets, verification results, audit events.
+
+All are frozen; changes produce new values (``dataclasses.replace``). None of them holds
+a plain secret except :class:`Issued`, whose ``token`` is shown to its owner once and
+hidden from ``repr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Code(StrEnum):
+    """The outcome of a verification. Only VALID means the request may pass."""
+
+    VALID = "VALID"
+    NOT_FOUND = "NOT_FOUND"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+    DISABLED = "DISABLED"
+    INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
+    RATE_LIMITED = "RATE_LIMITED"
+    USAGE_EXCEEDED = "USAGE_EXCEEDED"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A consumer of the protected API. ``client_id`` is public and stored in plain."""
+
+    client_id: str
+    name: str
+    owner: str | None
+    metadata: Mapping[str, Any]
+    enabled: bool
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "owner": self.owner,
+            "metadata": dict(self.metadata),
+            "enabled": self.enabled,
+            "created_at": _iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret's public record. The hash string lives only in storage, never here.
+
+    ``prefix`` is None for secrets imported in the article's format, which are presented
+    as a client_id + secret pair rather than as a token. ``revoked_at`` may lie in the
+    future: that is how a rotated secret's grace period ends.
+    """
+
+    secret_id: str
+    client_id: str
+    name: str | None
+    scopes: tuple[str, ...]
+    prefix: str | None
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+    last_used_at: datetime | None = None
+    usage_count: int = 0
+    rotated_from: str | None = None
+    replaced_by: str | None = None
+
+    def is_revoked(self, now: datetime) -> bool:
+        return self.revoked_at is not None and self.revoked_at <= now
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "secret_id": self.secret_id,
+            "client_id": self.client_id,
+            "name": self.name,
+            "scopes": list(self.scopes),
+            "prefix": self.prefix,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "revoked_at": _iso(self.revoked_at),
+            "revoked_reason": self.revoked_reason,
+            "last_used_at": _iso(self.last_used_at),
+            "usage_count": self.usage_count,
+            "rotated_from": self.rotated_from,
+            "replaced_by": self.replaced_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    """A secret together with its hash string: what storage holds, never shown to users."""
+
+    secret: Secret
+    hash: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A freshly issued secret: ``token`` is shown to its owner this once and never again."""
+
+    token: str = field(repr=False)
+    secret: Secret
+
+    @property
+    def secret_id(self) -> str:
+        return self.secret.secret_id
+
+    @property
+    def client_id(self) -> str:
+        return self.secret.client_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, **self.secret.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The answer to "may this credential pass?": ``valid`` and one ``code``.
+
+    Client and secret details are filled in only once the secret itself matched, so a
+    NOT_FOUND answer tells an attacker nothing.
+    """
+
+    code: Code
+    client: Client | None = None
+    secret: Secret | None = None
+    retry_after: float | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.code is Code.VALID
+
+    @property
+    def client_id(self) -> str | None:
+        return self.client.client_id if self.client else None
+
+    @property
+    def secret_id(self) -> str | None:
+        return self.secret.secret_id if self.secret else None
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return self.secret.scopes if self.secret else ()
+
+    def to_dict(self) -> dict[str, Any]:
+        client, secret = self.client, self.secret
+        return {
+            "valid": self.valid,
+            "code": self.code.value,
+            "client_id": client.client_id if client else None,
+            "secret_id": secret.secret_id if secret else None,
+            "scopes": list(secret.scopes) if secret else [],
+            "owner": client.owner if client else None,
+            "name": client.name if client else None,
+            "metadata": dict(client.metadata) if client else {},
+            "expires_at": _iso(secret.expires_at) if secret else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One admin change: who (actor), what (action on a target), when, before and after."""
+
+    id: int | None
+    at: datetime
+    actor: str | None
+    action: str
+    target_type: str
+    target_id: str
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": _iso(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "before": dict(self.before) if self.before is not None else None,
+            "after": dict(self.after) if self.after is not None else None,
+        }

@@ -1,0 +1,62 @@
+"""Scope strings and matching.
+
+A scope is ``resource:action``; a grant of ``resource:*`` covers every action on the
+resource and ``*`` covers everything. A request may require several scopes and is
+allowed only when every one is covered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from keyhive.errors import InvalidScope
+
+_SCOPE_RE: Final = re.compile(r"[A-Za-z0-9_.\-/]{1,64}:(?:[A-Za-z0-9_.\-/]{1,64}|\*)")
+MAX_SCOPES: Final = 64
+
+
+def validate_scope(scope: object) -> str:
+    """Return ``scope`` if it is ``*``, ``resource:*`` or ``resource:action``."""
+    if not isinstance(scope, str):
+        raise InvalidScope("scope must be a string", field="scopes")
+    if scope != "*" and not _SCOPE_RE.fullmatch(scope):
+        shown = scope[:40] if scope.isprintable() else "<unprintable>"
+        raise InvalidScope(
+            f"invalid scope {shown!r}: use resource:action, resource:* or *", field="scopes"
+        )
+    return scope
+
+
+def normalize_scopes(scopes: object) -> tuple[str, ...]:
+    """Validate, de-duplicate and sort scopes; a bare string counts as one scope."""
+    if scopes is None:
+        return ()
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    if not isinstance(scopes, Iterable) or isinstance(scopes, (bytes, dict)):
+        raise InvalidScope("scopes must be a list of strings", field="scopes")
+    result = set()
+    for scope in scopes:
+        result.add(validate_scope(scope))
+        if len(result) > MAX_SCOPES:
+            raise InvalidScope(f"at most {MAX_SCOPES} scopes", field="scopes")
+    return tuple(sorted(result))
+
+
+def covers(granted: str, required: str) -> bool:
+    """Whether one granted scope covers one required scope."""
+    if granted == "*" or granted == required:
+        return True
+    if granted.endswith(":*"):
+        return required.startswith(granted[:-1]) and required != "*"
+    return False
+
+
+def allows(granted: Iterable[str], required: Iterable[str]) -> bool:
+    """Whether the granted scopes cover every required scope."""
+    grants = tuple(granted)
+    if "*" in grants:
+        return True
+    return all(any(covers(g, r) for g in grants) for r in required)

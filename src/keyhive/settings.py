@@ -1,0 +1,51 @@
+"""Settings from flags and the environment; each has a ``KEYHIVE_*`` variable and a default
+that runs one node with nothing to install."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from keyhive.hashing import Hashing, make_hashing, parse_peppers
+from keyhive.tokens import DEFAULT_PREFIX, validate_prefix
+
+DEFAULT_DATABASE_URL = "sqlite:///./keyhive.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Peppers are kept out of ``repr``: they are secrets."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    hasher: str = "scrypt"
+    peppers: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    token_prefix: str = DEFAULT_PREFIX
+    #: ``default`` or ``cheapest`` (tests only: scrypt and argon2 at their lowest cost).
+    hashing_profile: str = "default"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``KEYHIVE_*`` variables; non-None ``overrides`` (from flags) win."""
+        env = os.environ if env is None else env
+        settings = cls(
+            database_url=env.get("KEYHIVE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            redis_url=env.get("KEYHIVE_REDIS_URL") or None,
+            hasher=env.get("KEYHIVE_HASHER") or "scrypt",
+            peppers=tuple(parse_peppers(env.get("KEYHIVE_PEPPERS", ""))),
+            token_prefix=env.get("KEYHIVE_TOKEN_PREFIX") or DEFAULT_PREFIX,
+            hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
+        )
+        return settings.with_overrides(**overrides)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-None values replaced."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        result = replace(self, **given) if given else self
+        validate_prefix(result.token_prefix)
+        return result
+
+    def make_hashing(self) -> Hashing:
+        return make_hashing(self.hasher, peppers=self.peppers, profile=self.hashing_profile)

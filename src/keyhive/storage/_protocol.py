@@ -1,0 +1,103 @@
+"""The Store protocol: what the service layer needs from a database, and nothing more.
+
+Reads are single calls; writes go through :meth:`Store.transaction`, so an admin change
+and its audit event commit together or not at all. Implementations: SQL (SQLite and
+PostgreSQL through SQLAlchemy Core) and memory (tests, embedded use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Verifications of one secret since the last flush, and the time of the latest."""
+
+    count: int
+    last_used_at: datetime
+
+
+class Transaction(Protocol):
+    """Writes that commit together when the ``with`` block ends without an error."""
+
+    def insert_client(self, client: Client) -> None:
+        """Add a client; raises Conflict if the client_id exists."""
+        ...
+
+    def update_client(self, client: Client) -> None:
+        """Replace a client's mutable fields (name, owner, metadata, enabled)."""
+        ...
+
+    def insert_secret(self, stored: StoredSecret) -> None:
+        """Add a secret with its hash string; raises Conflict if the secret_id exists."""
+        ...
+
+    def update_secret(self, secret: Secret) -> None:
+        """Replace a secret's public fields (scopes, expiry, revocation, rotation links)."""
+        ...
+
+    def append_audit(self, event: AuditEvent) -> None:
+        """Append an audit event (its ``id`` is assigned by the store)."""
+        ...
+
+
+class Store(Protocol):
+    """Persistent state of keyhive. Every method is safe to call from several threads."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest version."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+    def get_client(self, client_id: str) -> Client | None: ...
+
+    def list_clients(
+        self, *, owner: str | None = None, limit: int = 100, after: str | None = None
+    ) -> list[Client]:
+        """Clients ordered by client_id, ``after`` an id for paging."""
+        ...
+
+    def get_secret(self, secret_id: str) -> StoredSecret | None: ...
+
+    def list_secrets(self, client_id: str) -> list[StoredSecret]:
+        """Every secret of a client, oldest first."""
+        ...
+
+    def list_audit(
+        self, *, after_id: int = 0, limit: int = 100, target_id: str | None = None
+    ) -> list[AuditEvent]:
+        """Audit events in order of id, starting after ``after_id``."""
+        ...
+
+    def last_audit_id(self) -> int:
+        """The id of the newest audit event (0 if none): a cursor for change polling."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def replace_hash(self, secret_id: str, old: str, new: str) -> bool:
+        """Swap a secret's hash string if it is still ``old`` (after a rehash); True if done."""
+        ...
+
+    def record_usage(self, usage: Mapping[str, Usage]) -> None:
+        """Add batched usage counts and move last_used_at forward."""
+        ...
+
+    def delete_all(self) -> None:
+        """Remove every row (tests and ``init --force`` only)."""
+        ...
+
+
+def by_ids(items: Sequence[StoredSecret]) -> dict[str, StoredSecret]:
+    """Index stored secrets by secret_id."""
+    return {item.secret.secret_id: item for item in items}

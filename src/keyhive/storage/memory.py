@@ -1,0 +1,139 @@
+"""An in-memory Store: the reference implementation of the contract, for tests and demos."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from keyhive.errors import ClientNotFound, Conflict, SecretNotFound
+from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.storage._protocol import Transaction, Usage
+
+
+class _State:
+    def __init__(self) -> None:
+        self.clients: dict[str, Client] = {}
+        self.secrets: dict[str, StoredSecret] = {}
+        self.audit: list[AuditEvent] = []
+
+
+class _MemoryTransaction:
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def insert_client(self, client: Client) -> None:
+        if client.client_id in self._s.clients:
+            raise Conflict("client_id exists")
+        self._s.clients[client.client_id] = client
+
+    def update_client(self, client: Client) -> None:
+        if client.client_id not in self._s.clients:
+            raise ClientNotFound(client.client_id)
+        self._s.clients[client.client_id] = client
+
+    def insert_secret(self, stored: StoredSecret) -> None:
+        if stored.secret.secret_id in self._s.secrets:
+            raise Conflict("secret_id exists")
+        if stored.secret.client_id not in self._s.clients:
+            raise ClientNotFound(stored.secret.client_id)
+        self._s.secrets[stored.secret.secret_id] = stored
+
+    def update_secret(self, secret: Secret) -> None:
+        old = self._s.secrets.get(secret.secret_id)
+        if old is None:
+            raise SecretNotFound(secret.secret_id)
+        kept = dataclasses.replace(
+            secret, usage_count=old.secret.usage_count, last_used_at=old.secret.last_used_at
+        )
+        self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash)
+
+    def append_audit(self, event: AuditEvent) -> None:
+        self._s.audit.append(dataclasses.replace(event, id=len(self._s.audit) + 1))
+
+
+class MemoryStore:
+    """Keeps everything in dicts behind one lock; a failed transaction leaves no trace."""
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = threading.RLock()
+
+    def migrate(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def get_client(self, client_id: str) -> Client | None:
+        return self._state.clients.get(client_id)
+
+    def list_clients(
+        self, *, owner: str | None = None, limit: int = 100, after: str | None = None
+    ) -> list[Client]:
+        with self._lock:
+            rows = sorted(self._state.clients.values(), key=lambda c: c.client_id)
+        rows = [c for c in rows if (owner is None or c.owner == owner)]
+        rows = [c for c in rows if after is None or c.client_id > after]
+        return rows[:limit]
+
+    def get_secret(self, secret_id: str) -> StoredSecret | None:
+        return self._state.secrets.get(secret_id)
+
+    def list_secrets(self, client_id: str) -> list[StoredSecret]:
+        with self._lock:
+            rows = [s for s in self._state.secrets.values() if s.secret.client_id == client_id]
+        return sorted(rows, key=lambda s: (s.secret.created_at, s.secret.secret_id))
+
+    def list_audit(
+        self, *, after_id: int = 0, limit: int = 100, target_id: str | None = None
+    ) -> list[AuditEvent]:
+        with self._lock:
+            rows = [e for e in self._state.audit if e.id is not None and e.id > after_id]
+        if target_id is not None:
+            rows = [e for e in rows if e.target_id == target_id]
+        return rows[:limit]
+
+    def last_audit_id(self) -> int:
+        return len(self._state.audit)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            saved: Any = copy.copy(self._state.__dict__)
+            saved = {k: copy.copy(v) for k, v in saved.items()}
+            try:
+                yield _MemoryTransaction(self._state)
+            except BaseException:
+                self._state.__dict__.update(saved)
+                raise
+
+    def replace_hash(self, secret_id: str, old: str, new: str) -> bool:
+        with self._lock:
+            stored = self._state.secrets.get(secret_id)
+            if stored is None or stored.hash != old:
+                return False
+            self._state.secrets[secret_id] = StoredSecret(stored.secret, new)
+            return True
+
+    def record_usage(self, usage: Mapping[str, Usage]) -> None:
+        with self._lock:
+            for secret_id, used in usage.items():
+                stored = self._state.secrets.get(secret_id)
+                if stored is None:
+                    continue
+                last = stored.secret.last_used_at
+                newest = used.last_used_at if last is None else max(last, used.last_used_at)
+                secret = dataclasses.replace(
+                    stored.secret,
+                    usage_count=stored.secret.usage_count + used.count,
+                    last_used_at=newest,
+                )
+                self._state.secrets[secret_id] = StoredSecret(secret, stored.hash)
+
+    def delete_all(self) -> None:
+        with self._lock:
+            self._state = _State()

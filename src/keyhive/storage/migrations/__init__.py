@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL stores; run through :func:`keyhive.storage.sql.upgrade`."""

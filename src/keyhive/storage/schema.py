@@ -1,0 +1,109 @@
+"""Tables of the SQL stores (SQLAlchemy Core). Alembic migrations create and evolve them.
+
+Secret rows hold only the hash string; their primary key is the public secret_id, never
+anything derived from the hash.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns timezone-aware UTC (SQLite would otherwise return naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("owner", String(200), nullable=True, index=True),
+    Column("metadata", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("secret_id", String(32), primary_key=True),
+    Column("client_id", String(128), ForeignKey("clients.client_id"), nullable=False, index=True),
+    Column("name", String(200), nullable=True),
+    Column("prefix", String(16), nullable=True),
+    Column("hash", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_reason", String(500), nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("usage_count", BigInteger, nullable=False, default=0),
+    Column("rotated_from", String(32), nullable=True),
+    Column("replaced_by", String(32), nullable=True),
+)
+
+secret_scopes = Table(
+    "secret_scopes",
+    metadata,
+    Column("secret_id", String(32), ForeignKey("secrets.secret_id"), primary_key=True),
+    Column("scope", String(200), primary_key=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(128), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_audit_events_target_id", "target_id"),
+)

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test package: a frozen clock and hives on memory and SQLite.
+
+Hashing uses the ``cheapest`` profile (tests only) unless a test asks for real costs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keyhive import FrozenClock, KeyHive, Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+VECTORS = Path(__file__).resolve().parent / "vectors"
+
+
+def load_vectors(name: str) -> Any:
+    """A vector file: the copy in tests/vectors (committed), identical to ../shared/vectors."""
+    return json.loads((VECTORS / name).read_text())
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(hashing_profile="cheapest")
+
+
+@pytest.fixture
+def hive(clock: FrozenClock, settings: Settings) -> Iterator[KeyHive]:
+    """A KeyHive on the memory store."""
+    h = KeyHive("memory://", settings=settings, clock=clock)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'keyhive.db'}"
+
+
+@pytest.fixture
+def sqlite_hive(clock: FrozenClock, settings: Settings, db_url: str) -> Iterator[KeyHive]:
+    """A KeyHive on a fresh SQLite file."""
+    h = KeyHive(db_url, settings=settings, clock=clock)
+    yield h
+    h.close()

@@ -6,6 +6,7 @@ Depends only on the Store protocol and the core; the backends come from a URL.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -18,17 +19,19 @@ from keyhive.errors import (
     ClientNotFound,
     Conflict,
     InvalidInput,
-    MalformedToken,
     SecretNotFound,
-    UnknownHashFormat,
 )
 from keyhive.hashing import Hashing, SeedScryptHasher
+from keyhive.limits.cache import VerificationCache
+from keyhive.limits.changes import AuditPoller
+from keyhive.limits.throttle import FailureThrottle
 from keyhive.limits.usage import UsageBuffer
 from keyhive.model import AuditEvent, Client, Code, Issued, Secret, StoredSecret, Verification
 from keyhive.scopes import allows, normalize_scopes
 from keyhive.settings import Settings
 from keyhive.storage import Store, open_store
 from keyhive.tokens import (
+    MAX_TOKEN_LENGTH,
     KeyFormat,
     ParsedToken,
     generate_key,
@@ -66,6 +69,11 @@ class KeyHive:
         clock: Clock | None = None,
         migrate: bool = True,
         usage_flush_interval: float = 5.0,
+        cache_size: int = 100_000,
+        cache_ttl: float = 60.0,
+        watch_changes: bool = True,
+        change_interval: float = 0.25,
+        throttle: FailureThrottle | None = _UNSET,
     ) -> None:
         base = settings or Settings.from_env()
         self.settings = base.with_overrides(database_url=database_url)
@@ -77,10 +85,25 @@ class KeyHive:
         self.prefix = self.settings.token_prefix
         self._usage = UsageBuffer(self.store.record_usage, usage_flush_interval)
         self._seed = SeedScryptHasher()
+        self._cache = VerificationCache(cache_size, cache_ttl) if cache_size > 0 else None
+        self._throttle: FailureThrottle | None = (
+            FailureThrottle() if throttle is _UNSET else throttle
+        )
+        self._poller: AuditPoller | None = None
+        if self._cache is not None and watch_changes:
+            self._poller = AuditPoller(self.store, self._evict, interval=change_interval)
+            self._poller.start()
 
     # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def cache(self) -> VerificationCache | None:
+        """The verification cache (None when disabled with ``cache_size=0``)."""
+        return self._cache
+
     def close(self) -> None:
         """Write pending usage counts and release the store."""
+        if self._poller is not None:
+            self._poller.stop()
         self._usage.close()
         self.store.close()
 
@@ -181,6 +204,7 @@ class KeyHive:
         with self.store.transaction() as tx:
             tx.update_client(after)
             tx.append_audit(self._event(actor, action, after, before, after))
+        self._evict("client", after.client_id)
         return after
 
     # -- secrets -------------------------------------------------------------------------------
@@ -254,6 +278,8 @@ class KeyHive:
                         tx.append_audit(self._event(actor, "secret.issue", secret, None, secret))
             except Conflict:
                 continue
+            if rotating is not None:
+                self._evict("secret", rotating.secret_id)
             return Issued(token.text, secret)
         raise Conflict("could not find a free secret_id")  # pragma: no cover - 62**-16 odds
 
@@ -390,6 +416,7 @@ class KeyHive:
         with self.store.transaction() as tx:
             tx.update_secret(after)
             tx.append_audit(self._event(actor, action, after, before, after))
+        self._evict("secret", after.secret_id)
         return after
 
     @staticmethod
@@ -464,14 +491,26 @@ class KeyHive:
     ) -> Verification:
         """Check a secret token and the scopes a request needs; never raises on bad input.
 
-        A malformed token is answered NOT_FOUND before any storage access.
+        A credential seen before is answered from the cache (microseconds); a malformed
+        token is answered NOT_FOUND before any storage access.
         """
         try:
-            parsed = parse_token(token)
-            required = normalize_scopes(scopes)
+            required = _required(scopes)
         except InvalidInput:
             return _NOT_FOUND
-        return self._verify_token(parsed, required)
+        cache = self._cache
+        if cache is not None and type(token) is str and len(token) <= MAX_TOKEN_LENGTH:
+            key = cache.digest(token)
+            entry = cache.get(key)
+            if entry is not None:
+                return self._judge(entry.secret, entry.client, required)
+        else:
+            key = None
+        try:
+            parsed = parse_token(token)
+        except InvalidInput:
+            return _NOT_FOUND
+        return self._verify_token(parsed, required, ip, key)
 
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -490,63 +529,115 @@ class KeyHive:
         if not (0 < len(client_id) <= check.MAX_ID and 0 < len(secret) <= _MAX_PRESENTED):
             return _NOT_FOUND
         try:
-            required = normalize_scopes(scopes)
+            required = _required(scopes)
         except InvalidInput:
             return _NOT_FOUND
         if looks_like_token(secret):
-            try:
-                parsed = parse_token(secret)
-            except MalformedToken:
-                return _NOT_FOUND
-            result = self._verify_token(parsed, required)
+            result = self.verify(secret, required, ip=ip)
             return result if result.client_id == client_id else _NOT_FOUND
+        cache = self._cache
+        key = cache.digest(f"{client_id}\0{secret}") if cache is not None else None
+        if cache is not None and key is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                return self._judge(entry.secret, entry.client, required)
+        throttled = self._throttled(f"client:{client_id}", ip)
+        if throttled is not None:
+            return throttled
         candidates = [s for s in self.store.list_secrets(client_id) if s.secret.prefix is None]
         for stored in candidates:
             if self.hashing.matches(stored.hash, secret):
-                return self._decide(stored, secret, required)
+                return self._matched(stored, secret, required, key)
         if not candidates:
             self.hashing.dummy_verify(secret)
+        self._failed(f"client:{client_id}", ip)
         return _NOT_FOUND
 
-    def _verify_token(self, parsed: ParsedToken, required: tuple[str, ...]) -> Verification:
+    def _verify_token(
+        self, parsed: ParsedToken, required: tuple[str, ...], ip: str | None, key: bytes | None
+    ) -> Verification:
+        throttled = self._throttled(f"id:{parsed.secret_id}", ip)
+        if throttled is not None:
+            return throttled
         stored = self.store.get_secret(parsed.secret_id)
         if stored is None or stored.secret.prefix != parsed.prefix:
             self.hashing.dummy_verify(parsed.text)
-            return _NOT_FOUND
-        if not self.hashing.matches(stored.hash, parsed.text):
-            return _NOT_FOUND
-        return self._decide(stored, parsed.text, required)
+        elif self.hashing.matches(stored.hash, parsed.text):
+            return self._matched(stored, parsed.text, required, key)
+        self._failed(f"id:{parsed.secret_id}", ip)
+        return _NOT_FOUND
 
-    def _decide(
-        self, stored: StoredSecret, presented: str, required: tuple[str, ...]
+    def _throttled(self, ident: str, ip: str | None) -> Verification | None:
+        throttle = self._throttle
+        if throttle is None:
+            return None
+        wait = throttle.retry_after(ident)
+        if wait is None and ip:
+            wait = throttle.retry_after(f"ip:{ip}")
+        return None if wait is None else Verification(Code.NOT_FOUND, retry_after=wait)
+
+    def _failed(self, ident: str, ip: str | None) -> None:
+        if self._throttle is not None:
+            self._throttle.failed(ident)
+            if ip:
+                self._throttle.failed(f"ip:{ip}")
+
+    def _matched(
+        self, stored: StoredSecret, presented: str, required: tuple[str, ...], key: bytes | None
     ) -> Verification:
-        """Judge a secret that matched: revocation, expiry, client state, then scopes."""
-        secret = stored.secret
-        now = self.clock.now()
-        client = self.store.get_client(secret.client_id)
+        """The secret matched its hash: remember it, upgrade its hash, judge it."""
+        client = self.store.get_client(stored.secret.client_id)
         if client is None:  # pragma: no cover - foreign keys prevent it
             return _NOT_FOUND
+        if self._cache is not None and key is not None:
+            self._cache.put(key, stored.secret, client)
         self._maybe_rehash(stored, presented)
-        if secret.is_revoked(now):
+        return self._judge(stored.secret, client, required)
+
+    def _judge(self, secret: Secret, client: Client, required: tuple[str, ...]) -> Verification:
+        """Decide for a matched secret: revocation, expiry, client state, then scopes."""
+        now = self.clock.now()
+        if secret.revoked_at is not None and secret.revoked_at <= now:
             return Verification(Code.REVOKED, client, secret)
-        if secret.is_expired(now):
+        if secret.expires_at is not None and secret.expires_at <= now:
             return Verification(Code.EXPIRED, client, secret)
         if not client.enabled:
             return Verification(Code.DISABLED, client, secret)
-        if not allows(secret.scopes, required):
+        if required and not allows(secret.scopes, required):
             return Verification(Code.INSUFFICIENT_SCOPE, client, secret)
         self._usage.add(secret.secret_id, now)
         return Verification(Code.VALID, client, secret)
 
     def _maybe_rehash(self, stored: StoredSecret, presented: str) -> None:
-        if not self.hashing.needs_rehash(stored.hash):
-            return
-        try:
+        if self.hashing.needs_rehash(stored.hash):
             self.store.replace_hash(
                 stored.secret.secret_id, stored.hash, self.hashing.hash(presented)
             )
-        except UnknownHashFormat:  # pragma: no cover - hash() never raises this
+
+    def _evict(self, target_type: str, target_id: str) -> None:
+        if self._cache is None:
             return
+        if target_type == "client":
+            self._cache.evict_client(target_id)
+        else:
+            self._cache.evict_secret(target_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalized(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    return normalize_scopes(scopes)
+
+
+def _required(scopes: object) -> tuple[str, ...]:
+    """Required scopes, validated; memoised because the same few sets recur on every request."""
+    if not scopes:
+        return ()
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    try:
+        return _normalized(tuple(scopes))  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidInput("scopes must be a list of strings", field="scopes") from None
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -1,0 +1,60 @@
+"""Throttling of failed attempts, checked before any slow hash is run.
+
+An attacker who floods wrong secrets for one secret id (or from one IP) gets answered
+without hashing once the failures in the current window pass the limit, so the worker
+pool stays free for legitimate traffic. Counters are per fixed window and bounded in
+number; unknown ids count like known ones, so throttling reveals nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class FailureThrottle:
+    """Counts failures per key in fixed windows; ``retry_after`` says when a key may try again."""
+
+    def __init__(
+        self,
+        limit: int = 10,
+        window: float = 60.0,
+        *,
+        max_keys: int = 100_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._monotonic = monotonic
+        self._counts: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> float | None:
+        """Seconds until ``key`` may try again, or None if it is not throttled."""
+        with self._lock:
+            found = self._counts.get(key)
+        if found is None:
+            return None
+        start, count = found
+        left = start + self.window - self._monotonic()
+        if left <= 0 or count < self.limit:
+            return None
+        return left
+
+    def failed(self, key: str) -> None:
+        """Count one failure for ``key``."""
+        now = self._monotonic()
+        with self._lock:
+            start, count = self._counts.pop(key, (now, 0))
+            if start + self.window <= now:
+                start, count = now, 0
+            self._counts[key] = (start, count + 1)
+            while len(self._counts) > self.max_keys:
+                self._counts.popitem(last=False)
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._counts.pop(key, None)

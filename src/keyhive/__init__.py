@@ -26,6 +26,7 @@ from keyhive.errors import (
     VerifyMismatch,
 )
 from keyhive.hive import KeyHive
+from keyhive.hive_async import AsyncKeyHive
 from keyhive.model import AuditEvent, Client, Code, Issued, Secret, Verification
 from keyhive.scopes import allows
 from keyhive.settings import Settings
@@ -33,6 +34,7 @@ from keyhive.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
 
 __all__ = [
     "TOKEN_PATTERN",
+    "AsyncKeyHive",
     "AuditEvent",
     "Client",
     "ClientNotFound",

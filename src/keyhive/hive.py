@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from keyhive import validation as check
 from keyhive.clock import Clock, SystemClock
-from keyhive.credentials import Credential, PairCredential
+from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.durations import parse_duration
 from keyhive.errors import (
     ClientNotFound,
@@ -511,6 +511,36 @@ class KeyHive:
         except InvalidInput:
             return _NOT_FOUND
         return self._verify_token(parsed, required, ip, key)
+
+    def verify_cached(
+        self, credential: Credential, scopes: Sequence[str] = ()
+    ) -> Verification | None:
+        """The answer if the cache has this credential, else None; never hashes or does I/O.
+
+        The async twin calls it on the event loop and sends only misses to its workers.
+        """
+        cache = self._cache
+        if cache is None:
+            return None
+        if isinstance(credential, PairCredential):
+            if looks_like_token(credential.secret):
+                found = self.verify_cached(TokenCredential(credential.secret), scopes)
+                if found is not None and found.client_id != credential.client_id:
+                    return _NOT_FOUND
+                return found
+            text = f"{credential.client_id}\0{credential.secret}"
+        else:
+            text = credential.token
+        if type(text) is not str or len(text) > _MAX_PRESENTED + check.MAX_ID + 1:
+            return None
+        entry = cache.get(cache.digest(text))
+        if entry is None:
+            return None
+        try:
+            required = _required(scopes)
+        except InvalidInput:
+            return _NOT_FOUND
+        return self._judge(entry.secret, entry.client, required)
 
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None

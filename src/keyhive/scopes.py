@@ -55,8 +55,13 @@ def covers(granted: str, required: str) -> bool:
 
 
 def allows(granted: Iterable[str], required: Iterable[str]) -> bool:
-    """Whether the granted scopes cover every required scope."""
-    grants = tuple(granted)
+    """Whether the granted scopes cover every required scope.
+
+    A bare string on either side counts as one scope, as in :func:`normalize_scopes`
+    (iterating it would test single characters).
+    """
+    grants = (granted,) if isinstance(granted, str) else tuple(granted)
     if "*" in grants:
         return True
-    return all(any(covers(g, r) for g in grants) for r in required)
+    needed = (required,) if isinstance(required, str) else required
+    return all(any(covers(g, r) for g in grants) for r in needed)

@@ -1,0 +1,57 @@
+"""Option callbacks that check values while parsing, so bad input is a usage error (exit 2).
+
+Callbacks rather than ParamType subclasses: ParamType is generic in new click only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+
+from keyhive.durations import parse_duration
+from keyhive.errors import InvalidInput
+from keyhive.scopes import validate_scope
+from keyhive.tokens import validate_prefix
+
+T = TypeVar("T")
+Callback = Callable[[click.Context, click.Parameter, Any], Any]
+
+
+def _checked(check: Callable[[Any], T]) -> Callback:
+    """A callback applying ``check`` to a value (or to each of a repeated option's values)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            if isinstance(value, tuple):
+                return tuple(check(v) for v in value)
+            return check(value)
+        except InvalidInput as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise InvalidInput('must be valid JSON, e.g. \'{"plan": "pro"}\'') from None
+    if not isinstance(parsed, dict):
+        raise InvalidInput("must be a JSON object")
+    return parsed
+
+
+def _duration(value: str) -> timedelta:
+    return parse_duration(value)
+
+
+DURATION: Callback = _checked(_duration)
+SCOPES: Callback = _checked(validate_scope)
+PREFIX: Callback = _checked(validate_prefix)
+JSON_OBJECT: Callback = _checked(_json_object)

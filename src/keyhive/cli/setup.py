@@ -1,0 +1,87 @@
+"""``keyhive init`` and ``keyhive serve``: prepare the database, then run the HTTP service."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from . import output
+from ._app import Runtime, json_option, pass_runtime
+
+
+@click.command("init")
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="Print nothing when the database already has an admin (for `make run` and scripts).",
+)
+@json_option
+@pass_runtime
+def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
+    """Create or migrate the database and print the first admin token once.
+
+    The admin secret has the scopes keyhive:admin and keyhive:verify. Running init
+    again migrates the database and prints no token.
+    """
+    hive = runtime.hive(create=True)
+    issued = hive.bootstrap_admin()
+    if as_json:
+        output.emit_json(
+            {
+                "created": issued is not None,
+                "admin_token": issued.token if issued else None,
+                "client_id": issued.client_id if issued else None,
+                "secret_id": issued.secret_id if issued else None,
+            }
+        )
+    elif issued is not None:
+        fields = output.secret_fields(issued.secret, hive.clock.now())
+        output.one_time_token(issued.token, "Database ready; first admin secret issued", fields)
+    elif not if_missing:
+        output.message("Database ready; an admin client exists already, so no token is printed.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="TCP port."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="Server log level.",
+)
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int, workers: int, log_level: str) -> None:
+    """Run the HTTP service (admin API, verify API, gateway auth endpoint) with uvicorn.
+
+    The global options reach the server through KEYHIVE_* environment variables, so
+    every worker process reads the same settings.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise click.ClickException(
+            "uvicorn is not installed; install the server extra: pip install 'keyhive[server]'"
+        ) from None
+    settings = runtime.settings()
+    os.environ["KEYHIVE_DATABASE_URL"] = settings.database_url
+    os.environ["KEYHIVE_HASHER"] = settings.hasher
+    os.environ["KEYHIVE_TOKEN_PREFIX"] = settings.token_prefix
+    if settings.redis_url:
+        os.environ["KEYHIVE_REDIS_URL"] = settings.redis_url
+    uvicorn.run(
+        "keyhive.server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )

@@ -30,6 +30,7 @@ from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE_FLAG = "keyhive_write"
 
 
 def make_engine(url: str) -> Engine:
@@ -43,12 +44,22 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin,
+            # so savepoints and rollbacks behave (SQLAlchemy's documented pysqlite recipe).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # Writers take the write lock up front: a deferred transaction that reads
+            # first could fail at once with SQLITE_BUSY when it upgrades under contention.
+            immediate = conn.info.pop(_WRITE_FLAG, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -182,7 +193,7 @@ class SqlStore:
     def migrate(self) -> None:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self._connect() as conn, conn.begin():
+        with self._write() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -196,6 +207,14 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A connection inside a write transaction (BEGIN IMMEDIATE on SQLite)."""
+        with self._connect() as conn:
+            conn.info[_WRITE_FLAG] = True
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -305,11 +324,11 @@ class SqlStore:
     # -- writes ----------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        with self._connect() as conn, conn.begin():
+        with self._write() as conn:
             yield _SqlTransaction(conn)
 
     def replace_hash(self, secret_id: str, old: str, new: str) -> bool:
-        with self._connect() as conn, conn.begin():
+        with self._write() as conn:
             result = conn.execute(
                 t.secrets.update()
                 .where(t.secrets.c.secret_id == secret_id, t.secrets.c.hash == old)
@@ -321,7 +340,7 @@ class SqlStore:
         if not usage:
             return
         col = t.secrets.c
-        with self._connect() as conn, conn.begin():
+        with self._write() as conn:
             for secret_id, used in sorted(usage.items()):
                 conn.execute(
                     t.secrets.update()
@@ -337,6 +356,6 @@ class SqlStore:
                 )
 
     def delete_all(self) -> None:
-        with self._connect() as conn, conn.begin():
+        with self._write() as conn:
             for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
                 conn.execute(table.delete())

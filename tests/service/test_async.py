@@ -1,0 +1,59 @@
+"""The async twin answers cache hits on the loop and runs slow checks in workers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from keyhive import AsyncKeyHive, Code, KeyHive, Settings
+
+
+def test_async_twin_round_trip() -> None:
+    async def main() -> None:
+        ahive = AsyncKeyHive.open("memory://", settings=Settings(hashing_profile="cheapest"))
+        client = await ahive.create_client("c")
+        issued = await ahive.issue_secret(client.client_id, scopes=["a:b"])
+        loop_thread = threading.get_ident()
+        seen: list[int] = []
+        original = ahive.hive.verify_credential
+
+        def spy(*args: object, **kwargs: object) -> object:
+            seen.append(threading.get_ident())
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        ahive.hive.verify_credential = spy  # type: ignore[assignment, method-assign]
+        first = await ahive.verify(issued.token, ["a:b"])
+        assert first.valid and seen and seen[0] != loop_thread, "a miss runs in a worker"
+        second = await ahive.verify(issued.token, ["a:b"])
+        assert second.valid and len(seen) == 1, "a hit never leaves the loop"
+        results = await asyncio.gather(*(ahive.verify("kh_bad") for _ in range(20)))
+        assert {r.code for r in results} == {Code.NOT_FOUND}
+        revoked = await ahive.revoke(issued.secret_id)
+        assert revoked.revoked_at is not None
+        assert (await ahive.verify(issued.token)).code is Code.REVOKED
+        assert (await ahive.verify_pair(client.client_id, issued.token)).code is Code.REVOKED
+        new = await ahive.rotate((await ahive.issue_secret(client.client_id)).secret_id)
+        assert [s.secret_id for s in await ahive.list_secrets(client.client_id)][
+            -1
+        ] == new.secret_id
+        assert len(await ahive.audit()) >= 4
+        await ahive.aclose()
+
+    asyncio.run(main())
+
+
+def test_async_twin_wraps_an_existing_hive(hive: KeyHive) -> None:
+    async def main() -> None:
+        ahive = AsyncKeyHive(hive, max_workers=1)
+        client = await ahive.create_client("c")
+        assert (await ahive.get_client(client.client_id)).name == "c"
+        await ahive.update_client(client.client_id, name="d")
+        assert [c.name for c in await ahive.list_clients()] == ["d"]
+        await ahive.disable_client(client.client_id)
+        assert not (await ahive.get_client(client.client_id)).enabled
+        await ahive.enable_client(client.client_id)
+        issued = await ahive.issue_secret(client.client_id)
+        updated = await ahive.update(issued.secret_id, name="n")
+        assert (await ahive.get_secret(issued.secret_id)).name == updated.name == "n"
+
+    asyncio.run(main())

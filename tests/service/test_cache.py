@@ -1,0 +1,122 @@
+"""The verification cache: fast answers that are never stale after a change."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from keyhive import Code, FrozenClock, KeyHive, Settings
+from keyhive.credentials import PairCredential, TokenCredential
+from keyhive.limits.cache import VerificationCache
+
+
+def test_second_check_is_a_cache_hit_and_skips_storage(hive: KeyHive) -> None:
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    assert hive.cache is not None
+    assert hive.verify(issued.token).valid
+    hits = hive.cache.hits
+    hive.store.get_secret = None  # type: ignore[method-assign, assignment]
+    assert hive.verify(issued.token).valid
+    assert hive.cache.hits == hits + 1
+
+
+@pytest.mark.parametrize("change", ["revoke", "rotate", "disable", "scopes", "expiry"])
+def test_change_rejects_on_the_very_next_call(
+    hive: KeyHive, clock: FrozenClock, change: str
+) -> None:
+    client = hive.create_client("c")
+    issued = hive.issue_secret(client.client_id, scopes=["a:b"])
+    assert hive.verify(issued.token, ["a:b"]).valid  # now cached
+    expected = {
+        "revoke": Code.REVOKED,
+        "rotate": Code.REVOKED,
+        "disable": Code.DISABLED,
+        "scopes": Code.INSUFFICIENT_SCOPE,
+        "expiry": Code.EXPIRED,
+    }[change]
+    if change == "revoke":
+        hive.revoke(issued.secret_id)
+    elif change == "rotate":
+        hive.rotate(issued.secret_id)
+    elif change == "disable":
+        hive.disable_client(client.client_id)
+    elif change == "scopes":
+        hive.update(issued.secret_id, scopes=["x:y"])
+    else:
+        hive.update(issued.secret_id, expires_in="1s")
+        clock.advance(1)
+    assert hive.verify(issued.token, ["a:b"]).code is expected
+
+
+def test_expired_entry_is_rejected_even_when_cached(hive: KeyHive, clock: FrozenClock) -> None:
+    issued = hive.issue_secret(hive.create_client("c").client_id, expires_in="10s")
+    assert hive.verify(issued.token).valid
+    assert hive.cache is not None and len(hive.cache) == 1
+    clock.advance(10)
+    assert hive.verify(issued.token).code is Code.EXPIRED
+
+
+def test_cache_holds_no_plain_secret(hive: KeyHive) -> None:
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    hive.verify(issued.token)
+    assert hive.cache is not None
+    for key in hive.cache.keys_snapshot():
+        assert issued.token.encode() not in key
+        assert issued.token[-49:].encode() not in key
+        assert len(key) == 32
+
+
+def test_cached_wrong_client_in_pair_is_not_found(hive: KeyHive) -> None:
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    hive.verify(issued.token)
+    found = hive.verify_cached(PairCredential("someone-else", issued.token))
+    assert found is not None and found.code is Code.NOT_FOUND
+    mine = hive.verify_cached(PairCredential(issued.client_id, issued.token))
+    assert mine is not None and mine.valid
+    assert hive.verify_cached(TokenCredential("never-seen")) is None
+
+
+def test_lru_bound_and_ttl() -> None:
+    now = [0.0]
+    cache = VerificationCache(size=2, ttl=5, monotonic=lambda: now[0])
+    hive = KeyHive("memory://", settings=Settings(hashing_profile="cheapest"), cache_size=0)
+    client = hive.create_client("c")
+    secrets = [hive.issue_secret(client.client_id).secret for _ in range(3)]
+    for i, secret in enumerate(secrets):
+        cache.put(cache.digest(str(i)), secret, client)
+    assert len(cache) == 2 and cache.get(cache.digest("0")) is None
+    assert cache.get(cache.digest("2")) is not None
+    now[0] = 5.0
+    assert cache.get(cache.digest("2")) is None, "entries die after their TTL"
+    cache.put(cache.digest("x"), secrets[0], client)
+    cache.evict_client(client.client_id)
+    assert len(cache) == 0
+    hive.close()
+
+
+def test_disabled_cache_still_verifies() -> None:
+    hive = KeyHive("memory://", settings=Settings(hashing_profile="cheapest"), cache_size=0)
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    assert hive.cache is None
+    assert hive.verify(issued.token).valid and hive.verify(issued.token).valid
+    assert hive.verify_cached(TokenCredential(issued.token)) is None
+    hive.close()
+
+
+def test_change_by_another_process_reaches_a_running_hive_within_a_second(tmp_path: Path) -> None:
+    """Two facades on one SQLite file stand for `keyhive serve` and the CLI."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    settings = Settings(hashing_profile="cheapest")
+    server = KeyHive(url, settings=settings, change_interval=0.1)
+    cli = KeyHive(url, settings=settings, watch_changes=False)
+    issued = cli.issue_secret(cli.create_client("c").client_id)
+    assert server.verify(issued.token).valid  # cached in the server now
+    cli.revoke(issued.secret_id)
+    deadline = time.monotonic() + 1.0
+    while server.verify(issued.token).valid and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.verify(issued.token).code is Code.REVOKED
+    cli.close()
+    server.close()

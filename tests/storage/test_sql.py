@@ -1,0 +1,56 @@
+"""What only the SQL store does: migrations, durability settings, bad URLs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from keyhive.errors import ConfigurationError, StorageUnavailable
+from keyhive.storage import open_store
+from keyhive.storage.memory import MemoryStore
+from keyhive.storage.sql import SqlStore
+
+
+def test_migrate_is_idempotent_and_versioned(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'k.db'}")
+    assert store.schema_version() is None
+    store.migrate()
+    first = store.schema_version()
+    store.migrate()
+    assert first is not None and store.schema_version() == first
+    store.close()
+
+
+def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'k.db'}")
+    store.migrate()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
+    tables = {
+        row[0]
+        for row in sqlite3.connect(tmp_path / "k.db").execute(
+            "SELECT name FROM sqlite_master WHERE type='table'"
+        )
+    }
+    assert {"clients", "secrets", "secret_scopes", "audit_events", "alembic_version"} <= tables
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "not a url", "oracle://"])
+def test_unsupported_urls_are_configuration_errors(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        open_store(url)
+
+
+def test_memory_url() -> None:
+    assert isinstance(open_store("memory://"), MemoryStore)
+
+
+def test_unreachable_database_is_storage_unavailable(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'missing-dir' / 'k.db'}")
+    with pytest.raises(StorageUnavailable):
+        store.get_client("x")

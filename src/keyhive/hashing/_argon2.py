@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from keyhive.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
+from keyhive.hashing._protocol import secret_bytes
 
 if TYPE_CHECKING:
     from argon2 import Parameters
@@ -27,18 +28,23 @@ class Argon2Hasher:
 
     def __init__(self, profile: Parameters | str = "RFC_9106_LOW_MEMORY") -> None:
         argon2 = _load()
-        params = getattr(argon2.profiles, profile) if isinstance(profile, str) else profile
+        if isinstance(profile, str):
+            params = getattr(argon2.profiles, profile, None)
+            if not isinstance(params, argon2.Parameters):
+                raise ConfigurationError(f"unknown argon2 profile {profile!r}")
+        else:
+            params = profile
         self._hasher = argon2.PasswordHasher.from_parameters(params)
         self._errors = argon2.exceptions
 
     def hash(self, secret: str) -> str:
-        return str(self._hasher.hash(secret))
+        return str(self._hasher.hash(secret_bytes(secret)))
 
     def verify(self, stored: str, secret: str) -> None:
         if not isinstance(secret, str):
             raise VerifyMismatch("secret does not match")
         try:
-            self._hasher.verify(stored, secret)
+            self._hasher.verify(stored, secret_bytes(secret))
         except self._errors.VerifyMismatchError:
             raise VerifyMismatch("secret does not match") from None
         except (self._errors.InvalidHashError, self._errors.VerificationError):

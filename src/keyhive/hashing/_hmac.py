@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from keyhive.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
+from keyhive.hashing._protocol import secret_bytes
 
 _HMAC_RE: Final = re.compile(r"\$hmac-sha256\$k=([A-Za-z0-9_.\-]{1,32})\$([A-Za-z0-9+/]{43})")
 _PEPPER_ID_RE: Final = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
@@ -32,6 +33,8 @@ def parse_peppers(text: str) -> list[tuple[str, bytes]]:
                 "KEYHIVE_PEPPERS must be id=value pairs separated by commas, "
                 "each id of [A-Za-z0-9_.-] and each value at least 16 characters"
             )
+        if any(ident == seen for seen, _ in peppers):
+            raise ConfigurationError(f"KEYHIVE_PEPPERS names pepper {ident!r} twice")
         peppers.append((ident, value.encode("utf-8")))
     return peppers
 
@@ -45,11 +48,17 @@ class HmacHasher:
         items = list(peppers.items()) if isinstance(peppers, Mapping) else list(peppers)
         if not items:
             raise ConfigurationError("hmac-sha256 needs at least one pepper (KEYHIVE_PEPPERS)")
+        for ident, key in items:
+            # An id outside this alphabet would make hash strings that verify cannot read.
+            if not isinstance(ident, str) or not _PEPPER_ID_RE.fullmatch(ident):
+                raise ConfigurationError("each pepper id must be 1 to 32 of [A-Za-z0-9_.-]")
+            if not isinstance(key, bytes) or not key:
+                raise ConfigurationError("each pepper value must be non-empty bytes")
         self._peppers = dict(items)
         self._current_id, self._current = items[-1]
 
     def _digest(self, key: bytes, secret: str) -> str:
-        raw = hmac.new(key, secret.encode("utf-8"), hashlib.sha256).digest()
+        raw = hmac.new(key, secret_bytes(secret), hashlib.sha256).digest()
         return base64.b64encode(raw).decode("ascii").rstrip("=")
 
     def hash(self, secret: str) -> str:
@@ -68,7 +77,7 @@ class HmacHasher:
             expected = base64.b64decode(match.group(2) + "=", validate=True)
         except binascii.Error:
             raise UnknownHashFormat("bad base64 in hmac string") from None
-        actual = hmac.new(key, secret.encode("utf-8"), hashlib.sha256).digest()
+        actual = hmac.new(key, secret_bytes(secret), hashlib.sha256).digest()
         if not hmac.compare_digest(actual, expected):
             raise VerifyMismatch("secret does not match")
 

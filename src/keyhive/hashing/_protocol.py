@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 
+def secret_bytes(secret: str) -> bytes:
+    """UTF-8 bytes of ``secret``; a lone surrogate passes through instead of raising.
+
+    Presented secrets come from untrusted input, and an encoding error must end as a
+    mismatch, not escape verification. Valid text encodes exactly as plain UTF-8.
+    """
+    return secret.encode("utf-8", "surrogatepass")
+
+
 @runtime_checkable
 class Hasher(Protocol):
     """One way of turning a secret into a stored string and checking it later."""

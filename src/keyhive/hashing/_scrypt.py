@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from keyhive.errors import UnknownHashFormat, VerifyMismatch
+from keyhive.hashing._protocol import secret_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ _MAX_SECRET_BYTES: Final = 4096
 
 def _scrypt(secret: str, salt: bytes, params: ScryptParams) -> bytes:
     return hashlib.scrypt(
-        secret.encode("utf-8"),
+        secret_bytes(secret),
         salt=salt,
         n=params.n,
         r=params.r,

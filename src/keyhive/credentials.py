@@ -49,10 +49,16 @@ def from_headers(authorization: str | None, api_key: str | None = None) -> Crede
     Raises BadCredential for a header that is present but malformed; never echoes it.
     """
     if authorization:
+        if not isinstance(authorization, str):
+            raise BadCredential("Authorization header must be text")
         return _from_authorization(authorization)
     if api_key:
+        if not isinstance(api_key, str):
+            raise BadCredential("X-API-Key header must be text")
         if len(api_key) > _MAX_HEADER:
             raise BadCredential("X-API-Key header is too long")
+        if not api_key.strip():
+            raise BadCredential("X-API-Key header is empty")
         return TokenCredential(api_key.strip())
     return None
 
@@ -81,8 +87,11 @@ def _basic(encoded: str) -> PairCredential:
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id or not secret:
         raise BadCredential("Basic credentials must be client_id:secret")
-    # RFC 6749 §2.3.1 form-encodes both parts; a raw base64 client_id has no '%' and
-    # keeps its '+' only if we do not decode it, so decode only what is clearly encoded.
-    if "%" in client_id or "%" in secret:
-        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
-    return PairCredential(client_id, secret)
+    # RFC 6749 §2.3.1 form-encodes both parts; a raw base64 value has no '%' and keeps
+    # its '+' only if we do not decode it, so decode each part only if it is clearly
+    # encoded (a raw base64 client_id beside an encoded secret keeps its '+').
+    return PairCredential(_form_decoded(client_id), _form_decoded(secret))
+
+
+def _form_decoded(part: str) -> str:
+    return unquote_plus(part) if "%" in part else part

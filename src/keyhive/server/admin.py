@@ -1,0 +1,204 @@
+"""The admin API: clients, secrets and the audit log, for callers holding keyhive:admin.
+
+Each route is a thin call into the facade (in the thread pool: it may hash or write),
+with the caller's secret_id as the audit actor. Client ids are base64 and may contain
+``/``, so client routes use ``{client_id:path}``; the routes with a suffix come first.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from keyhive.hive import ADMIN_SCOPE, KeyHive
+from keyhive.model import Client
+from keyhive.server.auth import caller
+from keyhive.server.openapi import errors
+from keyhive.server.schemas import (
+    AuditPage,
+    ClientCreate,
+    ClientOut,
+    ClientPage,
+    ClientPatch,
+    IssuedOut,
+    RevokeBody,
+    RotateBody,
+    SecretIssue,
+    SecretList,
+    SecretOut,
+    SecretPatch,
+)
+
+T = TypeVar("T")
+_READ = errors(401, 403, 404, 422, 429, 503)
+_WRITE = errors(400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+def admin_router(hive: KeyHive) -> APIRouter:
+    Actor = Annotated[str, Depends(caller(hive, ADMIN_SCOPE))]  # noqa: N806
+    router = APIRouter(prefix="/v1", tags=["admin"])
+
+    async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await run_in_threadpool(func, *args, **kwargs)
+
+    # -- clients ---------------------------------------------------------------------------
+    @router.get("/clients", response_model=ClientPage, responses=_READ, summary="List clients")
+    async def list_clients(
+        actor: Actor,
+        owner: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: Annotated[str | None, Query(max_length=128, description="a client_id")] = None,
+    ) -> dict[str, Any]:
+        clients = await call(hive.list_clients, owner=owner, limit=limit, after=after)
+        last = clients[-1].client_id if len(clients) == limit else None
+        return {"items": [c.to_dict() for c in clients], "next": last}
+
+    @router.post(
+        "/clients",
+        status_code=201,
+        response_model=ClientOut,
+        responses=_WRITE,
+        summary="Create a client",
+    )
+    async def create_client(actor: Actor, body: ClientCreate) -> dict[str, Any]:
+        client = await call(
+            hive.create_client, body.name, owner=body.owner, metadata=body.metadata, actor=actor
+        )
+        return client.to_dict()
+
+    @router.get(
+        "/clients/{client_id:path}/secrets",
+        response_model=SecretList,
+        responses=_READ,
+        summary="List a client's secrets",
+    )
+    async def list_secrets(actor: Actor, client_id: str) -> dict[str, Any]:
+        secrets = await call(hive.list_secrets, client_id)
+        return {"items": [s.to_dict() for s in secrets]}
+
+    @router.post(
+        "/clients/{client_id:path}/secrets",
+        status_code=201,
+        response_model=IssuedOut,
+        responses=_WRITE,
+        summary="Issue a secret (the token is in this response only)",
+    )
+    async def issue_secret(actor: Actor, client_id: str, body: SecretIssue) -> dict[str, Any]:
+        issued = await call(
+            hive.issue_secret,
+            client_id,
+            scopes=body.scopes,
+            name=body.name,
+            expires_in=body.expires_in,
+            expires_at=body.expires_at,
+            actor=actor,
+        )
+        return issued.to_dict()
+
+    @router.post(
+        "/clients/{client_id:path}/disable",
+        response_model=ClientOut,
+        responses=_WRITE,
+        summary="Disable a client: its secrets answer DISABLED",
+    )
+    async def disable_client(actor: Actor, client_id: str) -> dict[str, Any]:
+        return (await call(hive.disable_client, client_id, actor=actor)).to_dict()
+
+    @router.post(
+        "/clients/{client_id:path}/enable",
+        response_model=ClientOut,
+        responses=_WRITE,
+        summary="Enable a client again",
+    )
+    async def enable_client(actor: Actor, client_id: str) -> dict[str, Any]:
+        return (await call(hive.enable_client, client_id, actor=actor)).to_dict()
+
+    @router.get(
+        "/clients/{client_id:path}",
+        response_model=ClientOut,
+        responses=_READ,
+        summary="Show a client",
+    )
+    async def get_client(actor: Actor, client_id: str) -> dict[str, Any]:
+        return (await call(hive.get_client, client_id)).to_dict()
+
+    @router.patch(
+        "/clients/{client_id:path}",
+        response_model=ClientOut,
+        responses=_WRITE,
+        summary="Change a client's name, owner, metadata or enabled flag",
+    )
+    async def patch_client(actor: Actor, client_id: str, body: ClientPatch) -> dict[str, Any]:
+        return (await call(_patch_client, hive, client_id, body, actor)).to_dict()
+
+    # -- secrets ---------------------------------------------------------------------------
+    @router.get(
+        "/secrets/{secret_id}", response_model=SecretOut, responses=_READ, summary="Show a secret"
+    )
+    async def get_secret(actor: Actor, secret_id: str) -> dict[str, Any]:
+        return (await call(hive.get_secret, secret_id)).to_dict()
+
+    @router.patch(
+        "/secrets/{secret_id}",
+        response_model=SecretOut,
+        responses=_WRITE,
+        summary="Change a secret's scopes, name or expiry",
+    )
+    async def patch_secret(actor: Actor, secret_id: str, body: SecretPatch) -> dict[str, Any]:
+        changes = {field: getattr(body, field) for field in body.model_fields_set}
+        if not changes:
+            return (await call(hive.get_secret, secret_id)).to_dict()
+        return (await call(hive.update, secret_id, actor=actor, **changes)).to_dict()
+
+    @router.post(
+        "/secrets/{secret_id}/revoke",
+        response_model=SecretOut,
+        responses=_WRITE,
+        summary="Revoke a secret now",
+    )
+    async def revoke(
+        actor: Actor, secret_id: str, body: RevokeBody | None = None
+    ) -> dict[str, Any]:
+        reason = body.reason if body else None
+        return (await call(hive.revoke, secret_id, reason=reason, actor=actor)).to_dict()
+
+    @router.post(
+        "/secrets/{secret_id}/rotate",
+        status_code=201,
+        response_model=IssuedOut,
+        responses=_WRITE,
+        summary="Issue a successor; the old secret stays valid for the grace period",
+    )
+    async def rotate(
+        actor: Actor, secret_id: str, body: RotateBody | None = None
+    ) -> dict[str, Any]:
+        grace = body.grace if body else "0s"
+        return (await call(hive.rotate, secret_id, grace=grace, actor=actor)).to_dict()
+
+    # -- audit -----------------------------------------------------------------------------
+    @router.get("/audit", response_model=AuditPage, responses=_READ, summary="The audit log")
+    async def audit(
+        actor: Actor,
+        after: Annotated[int, Query(ge=0, le=2**62, description="an event id")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        target: Annotated[
+            str | None, Query(max_length=128, description="a client_id or secret_id")
+        ] = None,
+    ) -> dict[str, Any]:
+        events = await call(hive.audit, after_id=after, limit=limit, target_id=target)
+        last = events[-1].id if len(events) == limit else None
+        return {"items": [e.to_dict() for e in events], "next": last}
+
+    return router
+
+
+def _patch_client(hive: KeyHive, client_id: str, body: ClientPatch, actor: str) -> Client:
+    """Apply the fields present in a PATCH, each through the facade so each is audited."""
+    changes = {f: getattr(body, f) for f in body.model_fields_set if f != "enabled"}
+    client = hive.update_client(client_id, actor=actor, **changes) if changes else None
+    if body.enabled is True:
+        client = hive.enable_client(client_id, actor=actor)
+    elif body.enabled is False:
+        client = hive.disable_client(client_id, actor=actor)
+    return client or hive.get_client(client_id)

@@ -1,0 +1,83 @@
+"""The ASGI app factory: hot routes first, then the admin API, health and metrics.
+
+``uvicorn keyhive.server.app:create_app_from_env --factory`` serves it; ``keyhive serve``
+does the same. Tests pass their own hive to :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from keyhive.hive import KeyHive
+from keyhive.server import openapi, problems
+from keyhive.server.admin import admin_router
+from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
+from keyhive.server.health import health_router
+from keyhive.server.hot import hot_routes
+from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.settings import Settings
+
+_DESCRIPTION = """\
+Issue, store and verify API keys and secrets.
+
+Authenticate with a keyhive secret: `Authorization: Bearer <token>`, `X-API-Key: <token>`
+or HTTP Basic `client_id:secret`. The admin API needs scope `keyhive:admin`,
+`POST /v1/verify` needs `keyhive:verify`. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("keyhive")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"
+
+
+def create_app(
+    hive: KeyHive | None = None,
+    settings: Settings | None = None,
+    *,
+    max_body: int = MAX_BODY,
+) -> FastAPI:
+    """The service over ``hive`` (or a KeyHive built from ``settings`` / the environment).
+
+    On shutdown a hive the app built is closed; a hive passed in belongs to the caller
+    and is only flushed, so its batched usage counts are written either way.
+    """
+    owned = hive is None
+    service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.close if owned else service.flush)
+
+    app = FastAPI(
+        title="keyhive",
+        version=_version(),
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.hive = service
+    app.state.metrics = metrics
+    app.router.routes[:0] = hot_routes(service, metrics)
+    app.include_router(admin_router(service))
+    app.include_router(health_router(service, metrics))
+    problems.install(app)
+    openapi.install(app)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app configured by ``KEYHIVE_*`` variables (for ``uvicorn --factory``)."""
+    return create_app(settings=Settings.from_env())

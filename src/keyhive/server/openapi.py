@@ -1,0 +1,157 @@
+"""The OpenAPI document: FastAPI's, plus the problem schema and the two hot routes.
+
+The hot routes are plain Starlette routes that FastAPI does not see, so their
+operations are written here, from the same pydantic models that validate them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from keyhive.server.auth import SECURITY_NAMES
+from keyhive.server.problems import PROBLEM_JSON, Problem
+from keyhive.server.schemas import VERIFY_REQUEST, VerificationOut
+
+_REF: Final = "#/components/schemas/{model}"
+_DESCRIPTIONS: Final = {
+    400: "Malformed request (body not JSON, bad parameter)",
+    401: "No credential, or one that is not valid",
+    403: "The credential lacks a required scope",
+    404: "No such client or secret",
+    409: "The change contradicts the current state",
+    413: "Request body over 64 KiB",
+    422: "A field is missing or invalid",
+    429: "Rate or usage limit reached; see Retry-After",
+    503: "The database is unavailable",
+}
+_AUTH_HEADERS: Final = {
+    "WWW-Authenticate": {"schema": {"type": "string"}, "description": "RFC 6750 challenge"}
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for these statuses, each a problem+json body."""
+    result: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {
+            "description": _DESCRIPTIONS[code],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}},
+        }
+        if code in (401, 403):
+            entry["headers"] = _AUTH_HEADERS
+        if code in (429, 503):
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        result[code] = entry
+    return result
+
+
+def _security() -> list[dict[str, list[str]]]:
+    return [{name: []} for name in SECURITY_NAMES]
+
+
+def _schema(model: type[BaseModel], mode: str, components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
+    request = VERIFY_REQUEST.json_schema(ref_template=_REF)
+    components.update(request.pop("$defs", {}))
+    verification = _schema(VerificationOut, "serialization", components)
+    scope_param = {
+        "name": "scope",
+        "in": "query",
+        "required": False,
+        "description": "Required scope; repeat for several (all must be granted).",
+        "schema": {
+            "type": "array",
+            "items": components["TokenVerifyRequest"]["properties"]["scopes"]["items"],
+        },
+        "style": "form",
+        "explode": True,
+    }
+    return {
+        "/v1/verify": {
+            "post": {
+                "tags": ["verify"],
+                "summary": "Verify a credential",
+                "description": (
+                    "Answers 200 for every well-formed request, valid or not: read `valid` "
+                    "and `code`. The caller needs scope `keyhive:verify`."
+                ),
+                "operationId": "verify",
+                "security": _security(),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": request}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "The verdict",
+                        "content": {"application/json": {"schema": verification}},
+                    },
+                    **{str(k): v for k, v in errors(400, 401, 403, 413, 422, 429, 503).items()},
+                },
+            }
+        },
+        "/v1/auth": {
+            "get": {
+                "tags": ["verify"],
+                "summary": "Gateway auth (nginx auth_request, Traefik ForwardAuth)",
+                "description": (
+                    "Checks the credential of the forwarded request (Authorization or "
+                    "X-API-Key). Answers 200 with X-Keyhive-* headers, 401, 403 or 429. "
+                    "Any method is accepted, since gateways forward the original one."
+                ),
+                "operationId": "auth",
+                "security": _security(),
+                "parameters": [
+                    scope_param,
+                    {"name": "X-Real-IP", "in": "header", "schema": {"type": "string"}},
+                    {"name": "X-Forwarded-For", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The credential passes",
+                        "headers": {
+                            name: {"schema": {"type": "string"}}
+                            for name in (
+                                "X-Keyhive-Client-Id",
+                                "X-Keyhive-Secret-Id",
+                                "X-Keyhive-Scopes",
+                            )
+                        },
+                        "content": {"application/json": {"schema": verification}},
+                    },
+                    **{str(k): v for k, v in errors(400, 401, 403, 413, 429, 503).items()},
+                },
+            }
+        },
+    }
+
+
+def install(app: FastAPI) -> None:
+    """Replace ``app.openapi`` with one that adds the problem schema and the hot routes."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            _schema(Problem, "serialization", components)
+            document["paths"] = {**_hot_paths(components), **document.get("paths", {})}
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]

@@ -1,0 +1,201 @@
+"""Request and response bodies, as pydantic models: they validate input and feed OpenAPI.
+
+Bodies forbid unknown fields, so a misspelt ``expires_in`` is an error rather than a
+secret that silently never expires. Deeper checks (printable names, metadata size) stay
+in the library; its InvalidInput becomes a 422 problem.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from keyhive.model import Code
+from keyhive.scopes import MAX_SCOPES
+
+SCOPE_PATTERN: Final = r"^(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))$"
+DURATION_PATTERN: Final = r"^([0-9]{1,9}|([0-9]{1,9}[smhdw]){1,5})$"
+
+
+def _utc(value: datetime) -> datetime:
+    """Normalise to UTC now, so an offset at the calendar's edge fails as input, not later."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime is out of range once converted to UTC") from None
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("ip must be an IPv4 or IPv6 address") from None
+
+
+Scope = Annotated[str, Field(pattern=SCOPE_PATTERN, examples=["articles:read"])]
+Scopes = Annotated[list[Scope], Field(max_length=MAX_SCOPES)]
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["90d", "24h", "1h30m"])]
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
+IPAddress = Annotated[
+    str,
+    Field(max_length=64, description="IPv4 or IPv6 address", examples=["203.0.113.7"]),
+    AfterValidator(_ip),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Metadata = dict[str, Any]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- verification --------------------------------------------------------------------------
+
+
+class TokenVerifyRequest(_Body):
+    """Verify a secret token."""
+
+    token: str
+    scopes: Scopes = []
+    ip: IPAddress | None = None
+
+
+class PairVerifyRequest(_Body):
+    """Verify a client_id + secret pair (a token or an imported article-format secret)."""
+
+    client_id: str
+    secret: str
+    scopes: Scopes = []
+    ip: IPAddress | None = None
+
+
+VerifyRequest = TokenVerifyRequest | PairVerifyRequest
+VERIFY_REQUEST: Final[TypeAdapter[VerifyRequest]] = TypeAdapter(VerifyRequest)
+
+
+class VerificationOut(BaseModel):
+    """POST /v1/verify's answer: ``valid`` and one ``code``; details once the secret matched."""
+
+    valid: bool
+    code: Code
+    client_id: str | None
+    secret_id: str | None
+    scopes: list[str]
+    owner: str | None
+    name: str | None
+    metadata: Metadata
+    expires_at: datetime | None
+    retry_after: float | None = None
+
+
+# -- clients -------------------------------------------------------------------------------
+
+
+class ClientCreate(_Body):
+    name: Name
+    owner: Name | None = None
+    metadata: Metadata | None = None
+
+
+class ClientPatch(_Body):
+    """Only the fields present change; ``owner: null`` clears the owner."""
+
+    name: Name | None = None
+    owner: Name | None = None
+    metadata: Metadata | None = None
+    enabled: bool | None = None
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    name: str
+    owner: str | None
+    metadata: Metadata
+    enabled: bool
+    created_at: datetime
+
+
+class ClientPage(BaseModel):
+    """One page of clients; pass ``next`` as ``after`` for the next page (null: no more)."""
+
+    items: list[ClientOut]
+    next: str | None
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+
+class SecretIssue(_Body):
+    scopes: Scopes = []
+    name: Name | None = None
+    expires_in: Duration | None = None
+    expires_at: Timestamp | None = None
+
+
+class SecretPatch(_Body):
+    """Only the fields present change; ``expires_at: null`` removes the expiry."""
+
+    scopes: Scopes = []
+    name: Name | None = None
+    expires_in: Duration | None = None
+    expires_at: Timestamp | None = None
+
+
+class RevokeBody(_Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class RotateBody(_Body):
+    grace: Duration = Field(
+        "0s", description="how long the old secret stays valid", examples=["24h"]
+    )
+
+
+class SecretOut(BaseModel):
+    secret_id: str
+    client_id: str
+    name: str | None
+    scopes: list[str]
+    prefix: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    last_used_at: datetime | None
+    usage_count: int
+    rotated_from: str | None
+    replaced_by: str | None
+
+
+class IssuedOut(SecretOut):
+    """A new secret with its token: the only time the token is shown."""
+
+    token: str
+
+
+class SecretList(BaseModel):
+    items: list[SecretOut]
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+class AuditEventOut(BaseModel):
+    id: int | None
+    at: datetime
+    actor: str | None
+    action: str
+    target_type: str
+    target_id: str
+    before: Metadata | None
+    after: Metadata | None
+
+
+class AuditPage(BaseModel):
+    """Events oldest first; pass ``next`` as ``after`` for the next page (null: no more)."""
+
+    items: list[AuditEventOut]
+    next: int | None

@@ -50,7 +50,8 @@ def metadata(value: object) -> dict[str, Any]:
         raise InvalidInput("metadata must be a JSON object", field="metadata")
     try:
         encoded = json.dumps(dict(value), allow_nan=False, sort_keys=True)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        # RecursionError: nesting too deep for json; still the caller's bad input.
         raise InvalidInput("metadata must be JSON-serialisable", field="metadata") from None
     if len(encoded) > MAX_METADATA_BYTES:
         raise InvalidInput(f"metadata is larger than {MAX_METADATA_BYTES} bytes", field="metadata")

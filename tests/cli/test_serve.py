@@ -1,0 +1,74 @@
+"""``keyhive serve``: options reach uvicorn and the environment; no server is started."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import pytest
+
+from .conftest import Run
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    import uvicorn
+
+    seen: list[dict[str, Any]] = []
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        seen.append({"app": app, **kwargs})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return seen
+
+
+def test_serve_passes_options_to_uvicorn(
+    run: Run, db_url: str, calls: list[dict[str, Any]]
+) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3")
+    assert result.exit_code == 0, result.output
+    assert calls == [
+        {
+            "app": "keyhive.server.app:create_app_from_env",
+            "factory": True,
+            "host": "0.0.0.0",
+            "port": 9000,
+            "workers": 3,
+            "log_level": "info",
+            "access_log": False,
+        }
+    ]
+    assert os.environ["KEYHIVE_DATABASE_URL"] == db_url
+
+
+def test_serve_defaults(run: Run, calls: list[dict[str, Any]]) -> None:
+    assert run("serve").exit_code == 0
+    assert (calls[0]["host"], calls[0]["port"], calls[0]["workers"]) == ("127.0.0.1", 8080, 1)
+
+
+def test_global_options_reach_the_server_environment(run: Run, calls: list[dict[str, Any]]) -> None:
+    result = run("--prefix", "acme", "--hasher", "argon2id", "--redis", "redis://r:6379/0", "serve")
+    assert result.exit_code == 0, result.output
+    assert os.environ["KEYHIVE_TOKEN_PREFIX"] == "acme"
+    assert os.environ["KEYHIVE_HASHER"] == "argon2id"
+    assert os.environ["KEYHIVE_REDIS_URL"] == "redis://r:6379/0"
+
+
+@pytest.mark.parametrize(
+    "args", [("--port", "0"), ("--port", "http"), ("--workers", "0"), ("--log-level", "loud")]
+)
+def test_bad_options_are_usage_errors(
+    run: Run, calls: list[dict[str, Any]], args: tuple[str, ...]
+) -> None:
+    assert run("serve", *args).exit_code == 2
+    assert calls == []
+
+
+def test_missing_uvicorn_is_a_clear_error(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    result = run("serve")
+    assert result.exit_code == 1
+    assert "keyhive[server]" in result.stderr
+    assert "Traceback" not in result.output

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from keyhive.model import Issued, Secret
+from keyhive.model import Secret
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
@@ -17,13 +17,6 @@ from ._params import DURATION, SCOPES
 @click.group("secret")
 def secret() -> None:
     """Manage secrets: each belongs to one client and carries its own scopes."""
-
-
-def _issued(issued: Issued, as_json: bool, title: str, now_fields: dict[str, str]) -> None:
-    if as_json:
-        output.emit_json(issued.to_dict())
-    else:
-        output.one_time_token(issued.token, title, now_fields)
 
 
 def _changed(runtime: Runtime, changed: Secret, as_json: bool, title: str) -> None:
@@ -66,8 +59,11 @@ def issue(
     issued = hive.issue_secret(
         client_id, scopes=scopes, name=name, expires_in=expires_in, actor=runtime.actor
     )
-    fields = output.secret_fields(issued.secret, hive.clock.now())
-    _issued(issued, as_json, "Secret issued", fields)
+    if as_json:
+        output.emit_json(issued.to_dict())
+    else:
+        fields = output.secret_fields(issued.secret, hive.clock.now())
+        output.one_time_token(issued.token, "Secret issued", fields)
 
 
 @secret.command("list")

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from conftest import load_vectors
 from keyhive.errors import MalformedToken, UnknownHashFormat, VerifyMismatch
 from keyhive.hashing import SeedScryptHasher
 from keyhive.tokens import CHECKSUM_LENGTH, checksum, parse_token
+from tests.conftest import load_vectors
 
 TOKENS: list[dict[str, Any]] = load_vectors("token_format.json")
 SEEDS: list[dict[str, Any]] = load_vectors("seed_scrypt.json")

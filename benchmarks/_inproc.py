@@ -1,0 +1,190 @@
+"""Part (a) for keyhive itself: in-process verification, cache hits and cache misses.
+
+Everything runs in this process on one thread. Cache-miss rounds alternate with rounds
+of the bare hash function on the same stored string, so drift (thermal, neighbours)
+hits both sides of each ratio alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import inspect
+import re
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from benchmarks.peers._common import time_sync
+from keyhive import KeyHive
+from keyhive.settings import Settings
+from keyhive.storage import MemoryStore
+
+#: A benchmark-only pepper (the hmac hasher refuses to run without one).
+PEPPERS: Final = (("bench1", b"benchmark-only-pepper-0123456789"),)
+SCOPES: Final = ("articles:read",)
+MISS_HASHERS: Final = ("scrypt", "argon2id", "hmac-sha256")
+
+
+def cache_kwargs(enabled: bool, notes: list[str]) -> dict[str, Any]:
+    """The cache arguments this build of KeyHive accepts; a note when it has none."""
+    params = inspect.signature(KeyHive).parameters
+    if "cache_size" not in params:
+        notes.append(
+            "this KeyHive has no cache_size/cache_ttl arguments yet: the 'cache hit' rows "
+            "measure a full verification every time"
+        )
+        return {}
+    kwargs: dict[str, Any] = {"cache_size": 100_000 if enabled else 0}
+    if "cache_ttl" in params:
+        kwargs["cache_ttl"] = 60.0
+    return kwargs
+
+
+def _fill(store: MemoryStore, count: int) -> float:
+    """Issue ``count`` filler secrets with the hmac hasher (fast); returns seconds spent."""
+    started = time.perf_counter()
+    filler = KeyHive(
+        settings=Settings(hasher="hmac-sha256", peppers=PEPPERS),
+        store=store,
+        **cache_kwargs(False, []),
+    )
+    client = filler.create_client("benchmark fillers")
+    for _ in range(count):
+        filler.issue_secret(client.client_id, scopes=SCOPES)
+    filler.flush()
+    return time.perf_counter() - started
+
+
+def cache_hit(n: int, seconds: float, notes: list[str]) -> dict[str, Any]:
+    """verify() of one valid token, again and again, among ``n`` secrets in a memory store.
+
+    The measured token is hashed with real default scrypt; the n-1 others with hmac,
+    because issuing 100,000 scrypt secrets would take about an hour of setup and a hit
+    never hashes.
+    """
+    store = MemoryStore()
+    setup = _fill(store, n - 1)
+    hive = KeyHive(
+        settings=Settings(hasher="scrypt", peppers=PEPPERS),
+        store=store,
+        **cache_kwargs(True, notes),
+    )
+    try:
+        client = hive.create_client("benchmark")
+        token = hive.issue_secret(client.client_id, scopes=SCOPES).token
+        warm = hive.verify(token)  # the one miss: real scrypt, then cached
+        assert warm.valid, warm
+        timing = time_sync(lambda: hive.verify(token), seconds, rounds=5)
+        assert hive.verify(token).valid
+    finally:
+        hive.close()
+    return {"n": n, "setup_seconds": setup, "store": "memory://", **timing}
+
+
+def _raw_verifier(stored: str, token: str) -> Callable[[], bool]:
+    """The bare hash check for ``stored``: what any correct verifier must at least spend."""
+    if stored.startswith("$scrypt$"):
+        found = re.fullmatch(r"\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([^$]+)\$([^$]+)", stored)
+        assert found is not None, "unexpected scrypt string"
+        ln, r, p = (int(found.group(i)) for i in (1, 2, 3))
+        salt = base64.b64decode(found.group(4) + "=" * (-len(found.group(4)) % 4))
+        expected = base64.b64decode(found.group(5) + "=" * (-len(found.group(5)) % 4))
+        n = 1 << ln
+        maxmem = 128 * r * (n + p + 2) + (1 << 20)
+
+        def scrypt() -> bool:
+            got = hashlib.scrypt(
+                token.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=maxmem
+            )
+            return hmac.compare_digest(got, expected)
+
+        return scrypt
+    if stored.startswith("$argon2id$"):
+        from argon2 import PasswordHasher, profiles
+
+        hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+        return lambda: bool(hasher.verify(stored, token))
+    if stored.startswith("$hmac-sha256$"):
+        key = dict(PEPPERS)[stored.split("$")[2].removeprefix("k=")]
+        digest = stored.rsplit("$", 1)[1]
+        expected = base64.b64decode(digest + "=" * (-len(digest) % 4))
+
+        def keyed() -> bool:
+            got = hmac.new(key, token.encode(), hashlib.sha256).digest()
+            return hmac.compare_digest(got, expected)
+
+        return keyed
+    raise ValueError("unknown hash string")
+
+
+def cache_miss(hasher: str, n: int, seconds: float) -> dict[str, Any]:
+    """verify() with the cache disabled versus the bare hash, in alternating rounds."""
+    store = MemoryStore()
+    _fill(store, n - 1)
+    hive = KeyHive(
+        settings=Settings(hasher=hasher, peppers=PEPPERS),
+        store=store,
+        **cache_kwargs(False, []),
+    )
+    try:
+        client = hive.create_client(f"benchmark {hasher}")
+        issued = hive.issue_secret(client.client_id, scopes=SCOPES)
+        token = issued.token
+        stored = store.get_secret(issued.secret.secret_id)
+        assert stored is not None
+        raw = _raw_verifier(stored.hash, token)
+        assert raw()
+        assert hive.verify(token).valid
+        hive_rates: list[float] = []
+        raw_rates: list[float] = []
+        rounds = 4
+        for _ in range(rounds):
+            hive_rates += time_sync(
+                lambda: hive.verify(token), seconds / rounds / 2, 1, min_calls=3
+            )["rounds"]
+            raw_rates += time_sync(raw, seconds / rounds / 2, 1, min_calls=3)["rounds"]
+        assert hive.verify(token).valid
+    finally:
+        hive.close()
+    hive_ops = _median(hive_rates)
+    raw_ops = _median(raw_rates)
+    return {
+        "hasher": hasher,
+        "hash_string": _parameters(stored.hash),
+        "n": n,
+        "keyhive_ops_per_sec": hive_ops,
+        "raw_ops_per_sec": raw_ops,
+        "keyhive_us": 1e6 / hive_ops,
+        "raw_us": 1e6 / raw_ops,
+        "miss_over_raw": raw_ops / hive_ops,
+        "keyhive_rounds": hive_rates,
+        "raw_rounds": raw_rates,
+    }
+
+
+def _parameters(stored: str) -> str:
+    """The public part of a hash string (name and cost), without salt or digest."""
+    parts = stored.split("$")
+    keep = parts[1:-1] if stored.startswith("$hmac-sha256$") else parts[1:-2]
+    return "$".join(keep)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def run(notes: list[str], hit_seconds: float = 5.0, miss_seconds: float = 6.0) -> dict[str, Any]:
+    """All of keyhive's part (a): hits at N=1,000 and 100,000, misses per hasher."""
+    hits = []
+    for n in (1_000, 100_000):
+        print(f"  keyhive cache hit, N={n:,} ...", flush=True)
+        hits.append(cache_hit(n, hit_seconds, notes))
+    misses = []
+    for hasher in MISS_HASHERS:
+        print(f"  keyhive cache miss, {hasher} ...", flush=True)
+        misses.append(cache_miss(hasher, 1_000, miss_seconds))
+    return {"cache_hit": hits, "cache_miss": misses}

@@ -8,6 +8,7 @@ the wrong place never comes back in an error.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
@@ -23,6 +24,7 @@ from keyhive.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 
 PROBLEM_JSON: Final = "application/problem+json"
 _TYPE_PREFIX: Final = "urn:keyhive:problem:"
+_SAFE_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,39}")
 _ID_FIELDS: Final = frozenset({"client_id", "secret_id"})
 _log = logging.getLogger("keyhive.server")
 
@@ -113,12 +115,20 @@ def validation_problem(errors: Sequence[Any], *, drop_first: bool = False) -> Pr
 
 
 def _clean(error: Mapping[str, Any], drop_first: bool) -> dict[str, Any]:
-    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    loc = [_part(part) for part in error.get("loc", ())]
     return {
         "loc": loc[1:] if drop_first and len(loc) > 1 else loc,
         "msg": str(error.get("msg", "invalid")),
         "type": str(error.get("type", "invalid")),
     }
+
+
+def _part(part: object) -> int | str:
+    """A location step; a long or odd key (an unknown field could be a token) is masked."""
+    if isinstance(part, int):
+        return part
+    text = str(part)
+    return text if _SAFE_KEY.fullmatch(text) else "<field>"
 
 
 def _where(loc: Iterable[Any]) -> str:

@@ -11,7 +11,15 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+)
 
 from keyhive.model import Code
 from keyhive.scopes import MAX_SCOPES
@@ -106,7 +114,7 @@ class ClientPatch(_Body):
     name: Name | None = None
     owner: Name | None = None
     metadata: Metadata | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class ClientOut(BaseModel):

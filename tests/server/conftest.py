@@ -1,0 +1,52 @@
+"""Fixtures for the HTTP service: an app over the memory hive, an async client, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from keyhive import KeyHive
+from keyhive.hive import VERIFY_SCOPE
+from keyhive.server import create_app
+
+from .helpers import bearer
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def app(hive: KeyHive) -> FastAPI:
+    return create_app(hive)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://keyhive.test") as c:
+        yield c
+
+
+@pytest.fixture
+def admin_token(hive: KeyHive) -> str:
+    issued = hive.bootstrap_admin()
+    assert issued is not None
+    return issued.token
+
+
+@pytest.fixture
+def admin(admin_token: str) -> dict[str, str]:
+    """Headers of a caller holding keyhive:admin and keyhive:verify."""
+    return bearer(admin_token)
+
+
+@pytest.fixture
+def verifier(hive: KeyHive) -> dict[str, str]:
+    """Headers of a caller holding only keyhive:verify (an API gateway, say)."""
+    client = hive.create_client("gateway")
+    return bearer(hive.issue_secret(client.client_id, scopes=[VERIFY_SCOPE]).token)

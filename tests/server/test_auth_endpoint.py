@@ -1,0 +1,191 @@
+"""GET /v1/auth: the gateway endpoint answers 200/401/403/429 with RFC 6750 challenges."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.datastructures import Headers
+
+from keyhive import Code, KeyHive, Verification
+from keyhive.server.hot import client_ip
+
+from .helpers import assert_problem, basic, bearer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def reader(hive: KeyHive) -> tuple[str, str, str]:
+    """(client_id, secret_id, token) with scopes articles:read and users:read."""
+    client = hive.create_client("reporting")
+    got = hive.issue_secret(client.client_id, scopes=["articles:read", "users:read"])
+    return client.client_id, got.secret_id, got.token
+
+
+@pytest.mark.parametrize("how", ["bearer", "api-key", "basic"])
+async def test_valid_credential_passes_with_identity_headers(
+    client: httpx.AsyncClient, reader: tuple[str, str, str], how: str
+) -> None:
+    client_id, secret_id, token = reader
+    headers = {
+        "bearer": bearer(token),
+        "api-key": {"X-API-Key": token},
+        "basic": basic(client_id, token),
+    }[how]
+    r = await client.get("/v1/auth", params={"scope": "articles:read"}, headers=headers)
+    assert r.status_code == 200
+    assert r.headers["x-keyhive-client-id"] == client_id
+    assert r.headers["x-keyhive-secret-id"] == secret_id
+    assert r.headers["x-keyhive-scopes"] == "articles:read users:read"
+    assert r.json()["code"] == "VALID"
+
+
+async def test_scope_parameter_repeats_and_all_must_hold(
+    client: httpx.AsyncClient, reader: tuple[str, str, str]
+) -> None:
+    token = reader[2]
+    both = await client.get("/v1/auth?scope=articles:read&scope=users:read", headers=bearer(token))
+    assert both.status_code == 200
+    spaced = await client.get(
+        "/v1/auth", params={"scope": "articles:read users:read"}, headers=bearer(token)
+    )
+    assert spaced.status_code == 200
+    denied = await client.get(
+        "/v1/auth?scope=articles:read&scope=articles:write", headers=bearer(token)
+    )
+    problem = assert_problem(denied, 403)
+    assert problem["code"] == "INSUFFICIENT_SCOPE"
+    assert denied.headers["www-authenticate"] == (
+        'Bearer realm="keyhive", error="insufficient_scope", scope="articles:read articles:write"'
+    )
+
+
+async def test_missing_credential_is_401_without_error_code(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/auth")
+    assert_problem(r, 401)
+    assert r.headers["www-authenticate"] == 'Bearer realm="keyhive"'
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer", "Digest abc", "Basic !!!", "Basic " + "YWJj", "x" * 5000],
+)
+async def test_unreadable_credential_is_401_invalid_request(
+    client: httpx.AsyncClient, authorization: str
+) -> None:
+    r = await client.get("/v1/auth", headers={"Authorization": authorization})
+    assert_problem(r, 401)
+    assert 'error="invalid_request"' in r.headers["www-authenticate"]
+
+
+async def test_unknown_revoked_and_disabled_are_401_invalid_token(
+    client: httpx.AsyncClient, hive: KeyHive, reader: tuple[str, str, str]
+) -> None:
+    client_id, secret_id, token = reader
+    fake = "kh_" + "A" * 16 + "_" + "a" * 49
+    expected = 'Bearer realm="keyhive", error="invalid_token"'
+
+    async def check(headers: dict[str, str], code: str) -> None:
+        r = await client.get("/v1/auth", headers=headers)
+        assert assert_problem(r, 401)["code"] == code
+        assert r.headers["www-authenticate"] == expected
+        assert "x-keyhive-client-id" not in r.headers
+
+    await check(bearer(fake), "NOT_FOUND")
+    await check(basic(client_id, "wrong-secret"), "NOT_FOUND")
+    hive.disable_client(client_id)
+    await check(bearer(token), "DISABLED")
+    hive.enable_client(client_id)
+    hive.revoke(secret_id)
+    await check(bearer(token), "REVOKED")
+
+
+async def test_invalid_scope_parameter_is_400(
+    client: httpx.AsyncClient, reader: tuple[str, str, str]
+) -> None:
+    r = await client.get("/v1/auth", params={"scope": "no scope here!"}, headers=bearer(reader[2]))
+    assert_problem(r, 400)
+
+
+async def test_gateways_may_forward_any_method(
+    client: httpx.AsyncClient, reader: tuple[str, str, str]
+) -> None:
+    for method in ("POST", "PUT", "DELETE", "HEAD"):
+        r = await client.request(method, "/v1/auth", headers=bearer(reader[2]))
+        assert r.status_code == 200, method
+        assert r.headers["x-keyhive-secret-id"] == reader[1]
+
+
+@pytest.mark.parametrize(
+    ("code", "retry_after", "status", "expected"),
+    [
+        (Code.RATE_LIMITED, 2.5, 429, {"retry-after": "3"}),
+        (Code.USAGE_EXCEEDED, None, 429, {"retry-after": "1"}),
+        (
+            Code.IP_NOT_ALLOWED,
+            None,
+            403,
+            {"www-authenticate": 'Bearer realm="keyhive", error="insufficient_scope"'},
+        ),
+        (
+            Code.EXPIRED,
+            None,
+            401,
+            {"www-authenticate": 'Bearer realm="keyhive", error="invalid_token"'},
+        ),
+    ],
+)
+async def test_limit_and_ip_verdicts_map_to_status(
+    client: httpx.AsyncClient,
+    hive: KeyHive,
+    reader: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    code: Code,
+    retry_after: float | None,
+    status: int,
+    expected: dict[str, str],
+) -> None:
+    # The facade has no rate limits or IP lists yet; stand in for its verdict.
+    def verdict(*args: object, **kwargs: object) -> Verification:
+        return Verification(code, retry_after=retry_after)
+
+    monkeypatch.setattr(hive, "verify_credential", verdict)
+    r = await client.get("/v1/auth", headers=bearer(reader[2]))
+    assert assert_problem(r, status)["code"] == code.value
+    for name, value in expected.items():
+        assert r.headers[name] == value
+
+
+async def test_forwarded_client_ip_reaches_the_facade(
+    client: httpx.AsyncClient,
+    hive: KeyHive,
+    reader: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+    real = hive.verify_credential
+
+    def spy(*args: object, ip: str | None = None, **kwargs: object) -> Verification:
+        seen.append(ip)
+        return real(*args, ip=ip, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hive, "verify_credential", spy)
+    headers = {**bearer(reader[2]), "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+    assert (await client.get("/v1/auth", headers=headers)).status_code == 200
+    assert seen == ["203.0.113.7"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-real-ip": "203.0.113.7", "x-forwarded-for": "10.0.0.1"}, "203.0.113.7"),
+        ({"x-forwarded-for": "198.51.100.1, 203.0.113.7"}, "203.0.113.7"),
+        ({"x-forwarded-for": "2001:db8::1"}, "2001:db8::1"),
+        ({"x-forwarded-for": "not-an-ip"}, None),
+        ({}, None),
+    ],
+)
+def test_client_ip_prefers_x_real_ip_then_the_last_hop(
+    headers: dict[str, str], expected: str | None
+) -> None:
+    assert client_ip(Headers(headers)) == expected

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -22,11 +24,15 @@ from keyhive.errors import (
     SecretNotFound,
 )
 from keyhive.hashing import Hashing, SeedScryptHasher
+from keyhive.ipallow import ip_allowed, normalize_networks
 from keyhive.limits.cache import VerificationCache
 from keyhive.limits.changes import AuditPoller
+from keyhive.limits.credits import CreditCounter, MemoryCredits, RedisCredits
+from keyhive.limits.rate import LimitsRateLimiter, RateLimiter
 from keyhive.limits.throttle import FailureThrottle
 from keyhive.limits.usage import UsageBuffer
 from keyhive.model import AuditEvent, Client, Code, Issued, Secret, StoredSecret, Verification
+from keyhive.quotas import RateLimit, credit_period, period_end, validate_credits
 from keyhive.scopes import allows, normalize_scopes
 from keyhive.settings import Settings
 from keyhive.storage import Store, open_store
@@ -41,6 +47,8 @@ from keyhive.tokens import (
     parse_token,
     validate_prefix,
 )
+
+log = logging.getLogger(__name__)
 
 ADMIN_SCOPE: Final = "keyhive:admin"
 VERIFY_SCOPE: Final = "keyhive:verify"
@@ -74,6 +82,8 @@ class KeyHive:
         watch_changes: bool = True,
         change_interval: float = 0.25,
         throttle: FailureThrottle | None = _UNSET,
+        rate_limiter: RateLimiter | None = None,
+        credit_counter: CreditCounter | None = None,
     ) -> None:
         base = settings or Settings.from_env()
         self.settings = base.with_overrides(database_url=database_url)
@@ -89,6 +99,8 @@ class KeyHive:
         self._throttle: FailureThrottle | None = (
             FailureThrottle() if throttle is _UNSET else throttle
         )
+        self._rate = rate_limiter or _rate_limiter(self.settings.redis_url)
+        self._credits = credit_counter or _credit_counter(self.settings.redis_url)
         self._poller: AuditPoller | None = None
         if self._cache is not None and watch_changes:
             self._poller = AuditPoller(self.store, self._evict, interval=change_interval)
@@ -217,14 +229,28 @@ class KeyHive:
         expires_in: timedelta | str | None = None,
         expires_at: datetime | None = None,
         prefix: str | None = None,
+        rate: str | None = None,
+        credits: int | None = None,
+        refill: str | None = None,
+        allowed_ips: Iterable[str] = (),
         actor: str | None = None,
     ) -> Issued:
         """Issue a secret token; it is returned this once and stored only as a hash.
 
-        Returns after the write committed (on SQLite: synced to disk).
+        ``rate`` (``100/minute``), ``credits`` (optionally refilled each ``day`` or
+        ``month``) and ``allowed_ips`` (CIDRs) limit how it may be used. Returns after
+        the write committed (on SQLite: synced to disk).
         """
         client = self.get_client(client_id)
         now = self.clock.now()
+        checked_credits, checked_refill = validate_credits(credits, refill)
+        limits = _Limits(
+            rate_limit=RateLimit.parse(rate) if rate is not None else None,
+            credits=checked_credits,
+            refill=checked_refill,
+            credits_set_at=now if checked_credits is not None else None,
+            allowed_ips=normalize_networks(allowed_ips),
+        )
         return self._issue(
             client,
             scopes=normalize_scopes(scopes),
@@ -233,6 +259,7 @@ class KeyHive:
             prefix=validate_prefix(prefix) if prefix is not None else self.prefix,
             actor=actor,
             now=now,
+            limits=limits,
         )
 
     def _issue(
@@ -245,6 +272,7 @@ class KeyHive:
         prefix: str,
         actor: str | None,
         now: datetime,
+        limits: _Limits,
         rotating: Secret | None = None,
         grace_ends: datetime | None = None,
     ) -> Issued:
@@ -259,6 +287,11 @@ class KeyHive:
                 created_at=now,
                 expires_at=expires_at,
                 rotated_from=rotating.secret_id if rotating else None,
+                rate_limit=limits.rate_limit,
+                credits=limits.credits,
+                refill=limits.refill,
+                credits_set_at=limits.credits_set_at,
+                allowed_ips=limits.allowed_ips,
             )
             stored = StoredSecret(secret, self.hashing.hash(token.text))
             try:
@@ -380,6 +413,13 @@ class KeyHive:
             prefix=old.prefix,
             actor=actor,
             now=now,
+            limits=_Limits(
+                rate_limit=old.rate_limit,
+                credits=old.credits,
+                refill=old.refill,
+                credits_set_at=now if old.credits is not None else None,
+                allowed_ips=old.allowed_ips,
+            ),
             rotating=old,
             grace_ends=now + period,
         )
@@ -392,11 +432,38 @@ class KeyHive:
         name: str | None = _UNSET,
         expires_in: timedelta | str | None = _UNSET,
         expires_at: datetime | None = _UNSET,
+        rate: str | None = _UNSET,
+        credits: int | None = _UNSET,
+        refill: str | None = _UNSET,
+        allowed_ips: Iterable[str] = _UNSET,
         actor: str | None = None,
     ) -> Secret:
-        """Change a secret's scopes, name or expiry (``expires_at=None`` removes the expiry)."""
+        """Change a secret's scopes, name, expiry or limits; None removes a limit.
+
+        Setting ``credits`` starts a fresh count with the new allowance.
+        """
         before = self.get_secret(secret_id)
         after = before
+        if rate is not _UNSET:
+            after = dataclasses.replace(
+                after, rate_limit=RateLimit.parse(rate) if rate is not None else None
+            )
+        if credits is not _UNSET or refill is not _UNSET:
+            new_credits = before.credits if credits is _UNSET else credits
+            new_refill = (
+                (None if new_credits is None else before.refill) if refill is _UNSET else refill
+            )
+            checked, checked_refill = validate_credits(new_credits, new_refill)
+            after = dataclasses.replace(
+                after,
+                credits=checked,
+                refill=checked_refill,
+                credits_set_at=_later(self.clock.now(), before.credits_set_at)
+                if credits is not _UNSET
+                else after.credits_set_at,
+            )
+        if allowed_ips is not _UNSET:
+            after = dataclasses.replace(after, allowed_ips=normalize_networks(allowed_ips))
         if scopes is not _UNSET:
             after = dataclasses.replace(after, scopes=normalize_scopes(scopes))
         if name is not _UNSET:
@@ -503,7 +570,7 @@ class KeyHive:
             key = cache.digest(token)
             entry = cache.get(key)
             if entry is not None:
-                return self._judge(entry.secret, entry.client, required)
+                return self._judge(entry.secret, entry.client, required, ip)
         else:
             key = None
         try:
@@ -513,7 +580,7 @@ class KeyHive:
         return self._verify_token(parsed, required, ip, key)
 
     def verify_cached(
-        self, credential: Credential, scopes: Sequence[str] = ()
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification | None:
         """The answer if the cache has this credential, else None; never hashes or does I/O.
 
@@ -524,7 +591,7 @@ class KeyHive:
             return None
         if isinstance(credential, PairCredential):
             if looks_like_token(credential.secret):
-                found = self.verify_cached(TokenCredential(credential.secret), scopes)
+                found = self.verify_cached(TokenCredential(credential.secret), scopes, ip=ip)
                 if found is not None and found.client_id != credential.client_id:
                     return _NOT_FOUND
                 return found
@@ -540,7 +607,7 @@ class KeyHive:
             required = _required(scopes)
         except InvalidInput:
             return _NOT_FOUND
-        return self._judge(entry.secret, entry.client, required)
+        return self._judge(entry.secret, entry.client, required, ip)
 
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -570,14 +637,14 @@ class KeyHive:
         if cache is not None and key is not None:
             entry = cache.get(key)
             if entry is not None:
-                return self._judge(entry.secret, entry.client, required)
+                return self._judge(entry.secret, entry.client, required, ip)
         throttled = self._throttled(f"client:{client_id}", ip)
         if throttled is not None:
             return throttled
         candidates = [s for s in self.store.list_secrets(client_id) if s.secret.prefix is None]
         for stored in candidates:
             if self.hashing.matches(stored.hash, secret):
-                return self._matched(stored, secret, required, key)
+                return self._matched(stored, secret, required, key, ip)
         if not candidates:
             self.hashing.dummy_verify(secret)
         self._failed(f"client:{client_id}", ip)
@@ -593,7 +660,7 @@ class KeyHive:
         if stored is None or stored.secret.prefix != parsed.prefix:
             self.hashing.dummy_verify(parsed.text)
         elif self.hashing.matches(stored.hash, parsed.text):
-            return self._matched(stored, parsed.text, required, key)
+            return self._matched(stored, parsed.text, required, key, ip)
         self._failed(f"id:{parsed.secret_id}", ip)
         return _NOT_FOUND
 
@@ -613,7 +680,12 @@ class KeyHive:
                 self._throttle.failed(f"ip:{ip}")
 
     def _matched(
-        self, stored: StoredSecret, presented: str, required: tuple[str, ...], key: bytes | None
+        self,
+        stored: StoredSecret,
+        presented: str,
+        required: tuple[str, ...],
+        key: bytes | None,
+        ip: str | None,
     ) -> Verification:
         """The secret matched its hash: remember it, upgrade its hash, judge it."""
         client = self.store.get_client(stored.secret.client_id)
@@ -622,10 +694,13 @@ class KeyHive:
         if self._cache is not None and key is not None:
             self._cache.put(key, stored.secret, client)
         self._maybe_rehash(stored, presented)
-        return self._judge(stored.secret, client, required)
+        return self._judge(stored.secret, client, required, ip)
 
-    def _judge(self, secret: Secret, client: Client, required: tuple[str, ...]) -> Verification:
-        """Decide for a matched secret: revocation, expiry, client state, then scopes."""
+    def _judge(
+        self, secret: Secret, client: Client, required: tuple[str, ...], ip: str | None
+    ) -> Verification:
+        """Decide for a matched secret: revocation, expiry, client state, caller address,
+        scopes, then the counters (a refused request spends no rate or credit)."""
         now = self.clock.now()
         if secret.revoked_at is not None and secret.revoked_at <= now:
             return Verification(Code.REVOKED, client, secret)
@@ -633,10 +708,57 @@ class KeyHive:
             return Verification(Code.EXPIRED, client, secret)
         if not client.enabled:
             return Verification(Code.DISABLED, client, secret)
+        if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
+            return Verification(Code.IP_NOT_ALLOWED, client, secret)
         if required and not allows(secret.scopes, required):
             return Verification(Code.INSUFFICIENT_SCOPE, client, secret)
-        self._usage.add(secret.secret_id, now)
-        return Verification(Code.VALID, client, secret)
+        if secret.rate_limit is None and secret.credits is None:
+            self._usage.add(secret.secret_id, now)
+            return Verification(Code.VALID, client, secret)
+        return self._count(secret, client, now)
+
+    def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
+        """Spend one rate-limit slot, then one credit; either may refuse."""
+        status = None
+        if secret.rate_limit is not None:
+            status = self._rate.hit(secret.secret_id, secret.rate_limit)
+            if not status.allowed:
+                wait = max(0.0, status.reset - time.time())
+                return Verification(
+                    Code.RATE_LIMITED, client, secret, retry_after=wait, ratelimit=status
+                )
+        if secret.credits is None:
+            self._usage.add(secret.secret_id, now)
+            return Verification(Code.VALID, client, secret, ratelimit=status)
+        period = credit_period(secret.refill, now, secret.credits_set_at)
+        start = secret.credits_used if secret.credits_period == period else 0
+        try:
+            spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
+        except Exception:
+            # Credits are a budget: when their counter cannot be reached, refuse (fail closed).
+            log.warning("credit counter unavailable; refusing spend")
+            return Verification(
+                Code.USAGE_EXCEEDED,
+                client,
+                secret,
+                retry_after=1.0,
+                ratelimit=status,
+                remaining=None,
+            )
+        if not spent:
+            ends = period_end(secret.refill, now)
+            return Verification(
+                Code.USAGE_EXCEEDED,
+                client,
+                secret,
+                retry_after=(ends - now).total_seconds() if ends is not None else None,
+                ratelimit=status,
+                remaining=0,
+            )
+        self._usage.add(secret.secret_id, now, period, used)
+        return Verification(
+            Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
+        )
 
     def _maybe_rehash(self, stored: StoredSecret, presented: str) -> None:
         if self.hashing.needs_rehash(stored.hash):
@@ -668,6 +790,30 @@ def _required(scopes: object) -> tuple[str, ...]:
         return _normalized(tuple(scopes))  # type: ignore[arg-type]
     except TypeError:
         raise InvalidInput("scopes must be a list of strings", field="scopes") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Limits:
+    rate_limit: RateLimit | None = None
+    credits: int | None = None
+    refill: str | None = None
+    credits_set_at: datetime | None = None
+    allowed_ips: tuple[str, ...] = ()
+
+
+def _rate_limiter(redis_url: str | None) -> RateLimiter:
+    return LimitsRateLimiter(redis_url or "memory://")
+
+
+def _credit_counter(redis_url: str | None) -> CreditCounter:
+    return RedisCredits(redis_url) if redis_url else MemoryCredits()
+
+
+def _later(now: datetime, previous: datetime | None) -> datetime:
+    """``now``, but strictly after ``previous``: each new allowance gets its own counter."""
+    if previous is None or now > previous:
+        return now
+    return previous + timedelta(microseconds=1)
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from keyhive.quotas import RateLimit
+
 
 class Code(StrEnum):
     """The outcome of a verification. Only VALID means the request may pass."""
@@ -76,6 +78,16 @@ class Secret:
     usage_count: int = 0
     rotated_from: str | None = None
     replaced_by: str | None = None
+    rate_limit: RateLimit | None = None
+    #: Verifications allowed per period (None: unlimited); ``refill``: "day", "month" or None.
+    credits: int | None = None
+    refill: str | None = None
+    #: When credits were last set: a new allowance starts a fresh count.
+    credits_set_at: datetime | None = None
+    #: What the database last recorded as spent in ``credits_period``.
+    credits_used: int = 0
+    credits_period: str | None = None
+    allowed_ips: tuple[str, ...] = ()
 
     def is_revoked(self, now: datetime) -> bool:
         return self.revoked_at is not None and self.revoked_at <= now
@@ -98,6 +110,10 @@ class Secret:
             "usage_count": self.usage_count,
             "rotated_from": self.rotated_from,
             "replaced_by": self.replaced_by,
+            "rate_limit": str(self.rate_limit) if self.rate_limit else None,
+            "credits": self.credits,
+            "refill": self.refill,
+            "allowed_ips": list(self.allowed_ips),
         }
 
 
@@ -129,6 +145,19 @@ class Issued:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    """One rate-limit hit: admitted or not, and the window's figures (for headers)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: float  # epoch seconds when a slot frees up
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"limit": self.limit, "remaining": self.remaining, "reset": int(self.reset)}
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     """The answer to "may this credential pass?": ``valid`` and one ``code``.
 
@@ -140,6 +169,9 @@ class Verification:
     client: Client | None = None
     secret: Secret | None = None
     retry_after: float | None = None
+    ratelimit: RateLimitStatus | None = None
+    #: Credits left after this verification (None: unlimited or not known).
+    remaining: int | None = None
 
     @property
     def valid(self) -> bool:
@@ -169,6 +201,9 @@ class Verification:
             "name": client.name if client else None,
             "metadata": dict(client.metadata) if client else {},
             "expires_at": _iso(secret.expires_at) if secret else None,
+            "ratelimit": self.ratelimit.to_dict() if self.ratelimit else None,
+            "remaining": self.remaining,
+            "retry_after": self.retry_after,
         }
 
 

@@ -16,11 +16,16 @@ Flush = Callable[[Mapping[str, Usage]], None]
 
 
 class _Tally:
-    __slots__ = ("count", "last")
+    __slots__ = ("count", "credits_period", "credits_used", "last")
 
     def __init__(self, count: int, last: datetime) -> None:
         self.count = count
         self.last = last
+        self.credits_period: str | None = None
+        self.credits_used = 0
+
+    def usage(self) -> Usage:
+        return Usage(self.count, self.last, self.credits_period, self.credits_used)
 
 
 class UsageBuffer:
@@ -34,22 +39,33 @@ class UsageBuffer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, secret_id: str, when: datetime) -> None:
-        """Count one verification; starts the flusher thread on first use."""
+    def add(
+        self,
+        secret_id: str,
+        when: datetime,
+        credits_period: str | None = None,
+        credits_used: int = 0,
+    ) -> None:
+        """Count one verification (and the credit counter it saw); starts the flusher."""
         with self._lock:
             entry = self._pending.get(secret_id)
             if entry is None:
-                self._pending[secret_id] = _Tally(1, when)
+                entry = self._pending[secret_id] = _Tally(1, when)
             else:
                 entry.count += 1
                 entry.last = max(entry.last, when)
+            if credits_period is not None:
+                if entry.credits_period != credits_period:
+                    entry.credits_period, entry.credits_used = credits_period, credits_used
+                else:
+                    entry.credits_used = max(entry.credits_used, credits_used)
         if self._thread is None:
             self._start()
 
     def pending(self) -> dict[str, Usage]:
         """A copy of what has not been written yet."""
         with self._lock:
-            return {k: Usage(v.count, v.last) for k, v in self._pending.items()}
+            return {k: v.usage() for k, v in self._pending.items()}
 
     def flush(self) -> None:
         """Write the batch now; on failure the counts go back into the buffer."""
@@ -57,7 +73,7 @@ class UsageBuffer:
             batch, self._pending = self._pending, {}
         if not batch:
             return
-        usage = {k: Usage(v.count, v.last) for k, v in batch.items()}
+        usage = {k: v.usage() for k, v in batch.items()}
         try:
             self._flush(usage)
         except Exception:
@@ -66,6 +82,9 @@ class UsageBuffer:
                     entry = self._pending.setdefault(key, _Tally(0, used.last_used_at))
                     entry.count += used.count
                     entry.last = max(entry.last, used.last_used_at)
+                    if entry.credits_period is None and used.credits_period is not None:
+                        entry.credits_period = used.credits_period
+                        entry.credits_used = used.credits_used
             raise
 
     def _start(self) -> None:

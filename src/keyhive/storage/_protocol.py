@@ -22,6 +22,9 @@ class Usage:
 
     count: int
     last_used_at: datetime
+    #: The credit counter seen last, and what it had spent (recorded as a maximum).
+    credits_period: str | None = None
+    credits_used: int = 0
 
 
 class Transaction(Protocol):

@@ -47,7 +47,11 @@ class _MemoryTransaction:
         if old is None:
             raise SecretNotFound(secret.secret_id)
         kept = dataclasses.replace(
-            secret, usage_count=old.secret.usage_count, last_used_at=old.secret.last_used_at
+            secret,
+            usage_count=old.secret.usage_count,
+            last_used_at=old.secret.last_used_at,
+            credits_used=old.secret.credits_used,
+            credits_period=old.secret.credits_period,
         )
         self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash)
 
@@ -132,6 +136,15 @@ class MemoryStore:
                     usage_count=stored.secret.usage_count + used.count,
                     last_used_at=newest,
                 )
+                if used.credits_period is not None:
+                    same = secret.credits_period == used.credits_period
+                    secret = dataclasses.replace(
+                        secret,
+                        credits_period=used.credits_period,
+                        credits_used=max(secret.credits_used, used.credits_used)
+                        if same
+                        else used.credits_used,
+                    )
                 self._state.secrets[secret_id] = StoredSecret(secret, stored.hash)
 
     def delete_all(self) -> None:

@@ -85,6 +85,13 @@ secrets = Table(
     Column("usage_count", BigInteger, nullable=False, default=0),
     Column("rotated_from", String(32), nullable=True),
     Column("replaced_by", String(32), nullable=True),
+    Column("rate_limit", String(40), nullable=True),
+    Column("credits", BigInteger, nullable=True),
+    Column("refill", String(8), nullable=True),
+    Column("credits_set_at", UTCDateTime, nullable=True),
+    Column("credits_used", BigInteger, nullable=False, default=0),
+    Column("credits_period", String(64), nullable=True),
+    Column("allowed_ips", JSON, nullable=True),
 )
 
 secret_scopes = Table(

@@ -26,6 +26,7 @@ from keyhive.errors import (
     StorageUnavailable,
 )
 from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.quotas import RateLimit
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
 
@@ -102,6 +103,11 @@ def _secret_values(secret: Secret) -> dict[str, Any]:
         "revoked_reason": secret.revoked_reason,
         "rotated_from": secret.rotated_from,
         "replaced_by": secret.replaced_by,
+        "rate_limit": str(secret.rate_limit) if secret.rate_limit else None,
+        "credits": secret.credits,
+        "refill": secret.refill,
+        "credits_set_at": secret.credits_set_at,
+        "allowed_ips": list(secret.allowed_ips) or None,
     }
 
 
@@ -141,6 +147,7 @@ class _SqlTransaction:
                         secret_id=secret.secret_id,
                         hash=stored.hash,
                         usage_count=0,
+                        credits_used=0,
                         **_secret_values(secret),
                     )
                 )
@@ -275,6 +282,13 @@ class SqlStore:
                     usage_count=row.usage_count,
                     rotated_from=row.rotated_from,
                     replaced_by=row.replaced_by,
+                    rate_limit=RateLimit.parse(row.rate_limit) if row.rate_limit else None,
+                    credits=row.credits,
+                    refill=row.refill,
+                    credits_set_at=row.credits_set_at,
+                    credits_used=row.credits_used or 0,
+                    credits_period=row.credits_period,
+                    allowed_ips=tuple(row.allowed_ips or ()),
                 ),
                 row.hash,
             )
@@ -342,18 +356,22 @@ class SqlStore:
         col = t.secrets.c
         with self._write() as conn:
             for secret_id, used in sorted(usage.items()):
-                conn.execute(
-                    t.secrets.update()
-                    .where(col.secret_id == secret_id)
-                    .values(
-                        usage_count=col.usage_count + used.count,
-                        last_used_at=sa.case(
-                            (col.last_used_at.is_(None), used.last_used_at),
-                            (col.last_used_at < used.last_used_at, used.last_used_at),
-                            else_=col.last_used_at,
-                        ),
+                values: dict[str, Any] = {
+                    "usage_count": col.usage_count + used.count,
+                    "last_used_at": sa.case(
+                        (col.last_used_at.is_(None), used.last_used_at),
+                        (col.last_used_at < used.last_used_at, used.last_used_at),
+                        else_=col.last_used_at,
+                    ),
+                }
+                if used.credits_period is not None:
+                    same = col.credits_period == used.credits_period
+                    values["credits_used"] = sa.case(
+                        (same & (col.credits_used > used.credits_used), col.credits_used),
+                        else_=used.credits_used,
                     )
-                )
+                    values["credits_period"] = used.credits_period
+                conn.execute(t.secrets.update().where(col.secret_id == secret_id).values(**values))
 
     def delete_all(self) -> None:
         with self._write() as conn:

@@ -1,0 +1,71 @@
+"""Sliding-window rate limiting per secret, on the ``limits`` library.
+
+``memory://`` counts in this process; ``redis://…`` counts across every node, atomically
+(the library's moving window runs as one Lua script, so nodes never over-admit). When
+Redis cannot be reached the limiter falls back to counting in this process, so
+verification keeps serving and each node still enforces the limit on its own share
+(documented in docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol
+
+from keyhive.model import RateLimitStatus
+from keyhive.quotas import RateLimit
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter(Protocol):
+    def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
+        """Count one verification for ``key`` if the window has room."""
+        ...
+
+
+def _item(rate: RateLimit) -> Any:
+    from limits import RateLimitItemPerSecond
+
+    return RateLimitItemPerSecond(rate.limit, rate.window)
+
+
+class LimitsRateLimiter:
+    """A moving-window limiter over a ``limits`` storage URI, with a local fallback."""
+
+    def __init__(self, uri: str = "memory://", *, prefix: str = "keyhive") -> None:
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.uri = uri
+        options: dict[str, Any] = {}
+        if uri.startswith(("redis://", "rediss://")):
+            options = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+        storage = storage_from_string(uri, key_prefix=prefix, **options)
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._local = (
+            None
+            if uri == "memory://"
+            else MovingWindowRateLimiter(storage_from_string("memory://"))
+        )
+        self._items: dict[RateLimit, Any] = {}
+
+    def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
+        item = self._items.get(rate)
+        if item is None:
+            item = self._items[rate] = _item(rate)
+        try:
+            return self._hit(self._limiter, item, key, rate)
+        except Exception as exc:
+            if self._local is None:
+                raise
+            log.warning("rate limit storage unavailable, counting locally: %s", type(exc).__name__)
+            return self._hit(self._local, item, key, rate)
+
+    @staticmethod
+    def _hit(limiter: Any, item: Any, key: str, rate: RateLimit) -> RateLimitStatus:
+        allowed = bool(limiter.hit(item, key))
+        stats = limiter.get_window_stats(item, key)
+        reset = float(stats.reset_time) if stats.reset_time else time.time() + rate.window
+        return RateLimitStatus(allowed, rate.limit, max(0, int(stats.remaining)), reset)

@@ -144,11 +144,6 @@ def test_verify_pair_article_secret(hive: KeyHive) -> None:
     assert result.code is Code.VALID
 
 
-@pytest.mark.xfail(
-    raises=UnicodeEncodeError,
-    strict=True,
-    reason="hive.verify_pair passes the client_id to SQLite unchecked (reported; not core)",
-)
 def test_sqlite_verify_pair_with_a_lone_surrogate_client_id(sqlite_hive: KeyHive) -> None:
     """The SQLite driver cannot bind a lone surrogate; the facade must still answer."""
     _not_found(sqlite_hive.verify_pair("\ud800", "secret"))
@@ -361,11 +356,6 @@ def test_import_secret_bad_stored(hive: KeyHive) -> None:
     assert hive.list_secrets(client.client_id) == []
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason="hive.list_clients does not check `after` before the store compares it (reported)",
-)
 def test_list_clients_bad_cursor(hive: KeyHive) -> None:
     hive.create_client("app")
     _raises(InvalidInput, lambda: hive.list_clients(after=5))  # type: ignore[arg-type]

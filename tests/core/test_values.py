@@ -248,11 +248,17 @@ def test_audit_event_to_dict() -> None:
 # -- errors -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [n for n in keyhive.__all__ if n[0].isupper()])
-def test_public_exceptions_share_one_base(name: str) -> None:
-    value = getattr(keyhive, name)
-    if isinstance(value, type) and issubclass(value, Exception):
-        assert issubclass(value, keyhive.KeyhiveError)
+PUBLIC_EXCEPTIONS = [
+    value
+    for value in (getattr(keyhive, n) for n in keyhive.__all__)
+    if isinstance(value, type) and issubclass(value, Exception)
+]
+
+
+def test_public_exceptions_share_one_base() -> None:
+    assert len(PUBLIC_EXCEPTIONS) >= 10
+    for cls in PUBLIC_EXCEPTIONS:
+        assert issubclass(cls, keyhive.KeyhiveError), cls
 
 
 def test_exception_tree_and_data() -> None:

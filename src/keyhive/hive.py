@@ -177,7 +177,11 @@ class KeyHive:
     ) -> list[Client]:
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise InvalidInput("limit must be from 1 to 1000", field="limit")
-        return self.store.list_clients(owner=owner, limit=limit, after=after)
+        return self.store.list_clients(
+            owner=check.text(owner, "owner", optional=True),
+            limit=limit,
+            after=check.identifier(after, "after") if after is not None else None,
+        )
 
     def update_client(
         self,
@@ -527,7 +531,8 @@ class KeyHive:
             raise InvalidInput("limit must be from 1 to 1000", field="limit")
         if not isinstance(after_id, int) or after_id < 0:
             raise InvalidInput("after_id must be a non-negative integer", field="after_id")
-        return self.store.list_audit(after_id=after_id, limit=limit, target_id=target_id)
+        target = check.identifier(target_id, "target_id") if target_id is not None else None
+        return self.store.list_audit(after_id=after_id, limit=limit, target_id=target)
 
     def _event(
         self,
@@ -624,6 +629,8 @@ class KeyHive:
         if not (isinstance(client_id, str) and isinstance(secret, str)):
             return _NOT_FOUND
         if not (0 < len(client_id) <= check.MAX_ID and 0 < len(secret) <= _MAX_PRESENTED):
+            return _NOT_FOUND
+        if not (_encodable(client_id) and _encodable(secret)):
             return _NOT_FOUND
         try:
             required = _required(scopes)
@@ -807,6 +814,15 @@ def _rate_limiter(redis_url: str | None) -> RateLimiter:
 
 def _credit_counter(redis_url: str | None) -> CreditCounter:
     return RedisCredits(redis_url) if redis_url else MemoryCredits()
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid UTF-8 material (no lone surrogates a driver would choke on)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _later(now: datetime, previous: datetime | None) -> datetime:

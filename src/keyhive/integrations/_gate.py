@@ -1,0 +1,83 @@
+"""The check every adapter runs: read the headers, verify, and either pass a principal or
+answer with a denial. Adapters only translate requests and responses around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from keyhive.integrations._principal import Principal, Verdict
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, unavailable
+from keyhive.integrations._verifier import AsyncVerifier, Verifier, VerifierUnavailable
+from keyhive.model import Code
+from keyhive.scopes import normalize_scopes
+
+log = logging.getLogger("keyhive.integrations")
+
+
+def required_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
+    """Validate a route's scopes when the route is declared, not on its first request."""
+    return normalize_scopes(list(scopes))
+
+
+def check(
+    verifier: Verifier,
+    authorization: str | None,
+    api_key: str | None,
+    required: Sequence[str] = (),
+    *,
+    ip: str | None = None,
+    realm: str = DEFAULT_REALM,
+    optional: bool = False,
+) -> Principal | Denial | None:
+    """The principal, or the denial to answer with; None only when ``optional`` and no
+    credential was sent at all."""
+    found = read(authorization, api_key, realm)
+    if isinstance(found, Denial):
+        return None if optional and not (authorization or api_key) else found
+    try:
+        verdict = verifier.verify(found, required, ip=ip)
+    except VerifierUnavailable as exc:
+        log.warning("keyhive verification unavailable: %s", exc)
+        return unavailable(exc.retry_after)
+    return outcome(verdict, required, realm)
+
+
+async def check_async(
+    verifier: AsyncVerifier,
+    authorization: str | None,
+    api_key: str | None,
+    required: Sequence[str] = (),
+    *,
+    ip: str | None = None,
+    realm: str = DEFAULT_REALM,
+    optional: bool = False,
+) -> Principal | Denial | None:
+    """:func:`check` for ASGI apps."""
+    found = read(authorization, api_key, realm)
+    if isinstance(found, Denial):
+        return None if optional and not (authorization or api_key) else found
+    try:
+        verdict = await verifier.verify(found, required, ip=ip)
+    except VerifierUnavailable as exc:
+        log.warning("keyhive verification unavailable: %s", exc)
+        return unavailable(exc.retry_after)
+    return outcome(verdict, required, realm)
+
+
+def outcome(verdict: Verdict, required: Sequence[str], realm: str) -> Principal | Denial:
+    denial = deny(verdict, required, realm)
+    if denial is not None:
+        return denial
+    if verdict.principal is None:  # a verifier that says VALID but names nobody
+        return outcome(Verdict(Code.NOT_FOUND), required, realm)
+    return verdict.principal
+
+
+def scope_check(
+    principal: Principal, required: Sequence[str], realm: str = DEFAULT_REALM
+) -> Denial | None:
+    """For an already verified principal: the 403 when it lacks ``required``."""
+    if principal.allows(required):
+        return None
+    return deny(Verdict(Code.INSUFFICIENT_SCOPE, principal), required, realm)

@@ -1,0 +1,131 @@
+"""How a verdict becomes an HTTP answer, the same for every framework (RFC 6750 §3).
+
+401 ``invalid_token`` when the credential is unknown, expired, revoked or its client is
+disabled; 401 with no error code when none was sent (§3.1); 403 ``insufficient_scope``
+naming the required scopes; 429 with ``Retry-After`` when rate- or usage-limited. A
+malformed header is 401 ``invalid_request``, as ``GET /v1/auth`` answers it, because a
+gateway's ``auth_request`` can relay only 401 and 403.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from keyhive.credentials import BadCredential, Credential, from_headers
+from keyhive.integrations._principal import Verdict
+from keyhive.model import Code
+
+DEFAULT_REALM: Final = "keyhive"
+_FORBIDDEN: Final = frozenset({Code.INSUFFICIENT_SCOPE, Code.IP_NOT_ALLOWED})
+_LIMITED: Final = frozenset({Code.RATE_LIMITED, Code.USAGE_EXCEEDED})
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """An error response, framework-free: status, headers and a JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> bytes:
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def challenge(
+    realm: str = DEFAULT_REALM, error: str | None = None, scope: Sequence[str] = ()
+) -> str:
+    """A ``WWW-Authenticate: Bearer`` value; ``error`` is left out when nothing was sent."""
+    parts = [f'Bearer realm="{realm}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if scope:
+        parts.append(f'scope="{" ".join(scope)}"')
+    return ", ".join(parts)
+
+
+def missing(realm: str = DEFAULT_REALM) -> Denial:
+    """No credential at all: a bare challenge, no error code (RFC 6750 §3.1)."""
+    return Denial(
+        401,
+        {
+            "error": "unauthorized",
+            "error_description": "send a secret as Bearer, X-API-Key or Basic client_id:secret",
+        },
+        {"WWW-Authenticate": challenge(realm)},
+    )
+
+
+def malformed(exc: BadCredential, realm: str = DEFAULT_REALM) -> Denial:
+    """A credential header that cannot be read; the message never echoes the header."""
+    return Denial(
+        401,
+        {"error": "invalid_request", "error_description": str(exc)},
+        {"WWW-Authenticate": challenge(realm, "invalid_request")},
+    )
+
+
+def read(
+    authorization: str | None, api_key: str | None, realm: str = DEFAULT_REALM
+) -> Credential | Denial:
+    """The credential in these headers, or the denial to answer with."""
+    try:
+        credential = from_headers(authorization, api_key)
+    except BadCredential as exc:
+        return malformed(exc, realm)
+    return credential if credential is not None else missing(realm)
+
+
+def deny(
+    verdict: Verdict, required: Sequence[str] = (), realm: str = DEFAULT_REALM
+) -> Denial | None:
+    """The answer for a verdict that did not pass; None when it passed."""
+    code = verdict.code
+    if code is Code.VALID:
+        return None
+    wait = _seconds(verdict.retry_after)
+    if code in _FORBIDDEN:
+        why = (
+            "the caller's IP address is not allowed"
+            if code is Code.IP_NOT_ALLOWED
+            else "the credential lacks a required scope"
+        )
+        body = {"error": "insufficient_scope", "error_description": why, "code": code.value}
+        if required:
+            body["scope"] = " ".join(required)
+        headers = {"WWW-Authenticate": challenge(realm, "insufficient_scope", required)}
+        return Denial(403, body, headers)
+    if code in _LIMITED:
+        error = "usage_exceeded" if code is Code.USAGE_EXCEEDED else "rate_limited"
+        body = {"error": error, "error_description": error.replace("_", " "), "code": code.value}
+        seconds = wait or 1
+        return Denial(429, {**body, "retry_after": seconds}, {"Retry-After": str(seconds)})
+    # NOT_FOUND (also while failures are throttled), EXPIRED, REVOKED, DISABLED.
+    headers = {"WWW-Authenticate": challenge(realm, "invalid_token")}
+    if wait:
+        headers["Retry-After"] = str(wait)
+    body = {
+        "error": "invalid_token",
+        "error_description": "the credential is not valid",
+        "code": code.value,
+    }
+    return Denial(401, body, headers)
+
+
+def unavailable(retry_after: float | None = None) -> Denial:
+    """The verifier could not answer (a remote keyhive is down): fail closed, 503."""
+    return Denial(
+        503,
+        {"error": "temporarily_unavailable", "error_description": "cannot verify credentials"},
+        {"Retry-After": str(_seconds(retry_after) or 1)},
+    )
+
+
+def _seconds(value: float | None) -> int | None:
+    if value is None or value <= 0 or math.isnan(value):
+        return None
+    return max(1, math.ceil(min(value, 86_400.0)))

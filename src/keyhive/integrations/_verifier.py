@@ -1,0 +1,110 @@
+"""The one question every integration asks, and its in-process answer.
+
+A :class:`Verifier` turns a credential and the scopes a route needs into a
+:class:`Verdict`. Integrations accept a KeyHive, an AsyncKeyHive or any verifier (such as
+:class:`~keyhive.integrations.remote.RemoteVerifier`), so one app can switch between
+checking secrets itself and asking a keyhive server without changing its routes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+from collections.abc import Sequence
+from typing import Protocol, cast, runtime_checkable
+
+from keyhive.credentials import Credential
+from keyhive.errors import KeyhiveError
+from keyhive.hive import KeyHive
+from keyhive.hive_async import AsyncKeyHive
+from keyhive.integrations._principal import Verdict
+
+
+class VerifierUnavailable(KeyhiveError):
+    """The verifier could not answer (e.g. a remote keyhive is down); integrations fail
+    closed with 503 and ``Retry-After``."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Blocking verification, for WSGI frameworks (Flask, Django)."""
+
+    def verify(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict: ...
+
+
+@runtime_checkable
+class AsyncVerifier(Protocol):
+    """Verification that never blocks the event loop, for ASGI frameworks."""
+
+    async def verify(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict: ...
+
+
+class LocalVerifier:
+    """Checks secrets in this process with a KeyHive (its cache answers repeat callers)."""
+
+    def __init__(self, hive: KeyHive) -> None:
+        self.hive = hive
+
+    def verify(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict:
+        return Verdict.from_verification(self.hive.verify_credential(credential, scopes, ip=ip))
+
+
+class AsyncLocalVerifier:
+    """Checks secrets in this process: cache hits on the loop, slow hashes in threads."""
+
+    def __init__(self, hive: KeyHive | AsyncKeyHive) -> None:
+        self.hive = hive if isinstance(hive, AsyncKeyHive) else AsyncKeyHive(hive)
+
+    async def verify(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict:
+        result = await self.hive.verify_credential(credential, scopes, ip=ip)
+        return Verdict.from_verification(result)
+
+
+Source = KeyHive | AsyncKeyHive | Verifier | AsyncVerifier
+
+
+def as_verifier(source: KeyHive | Verifier) -> Verifier:
+    """A blocking verifier for a KeyHive or a verifier; async ones are refused here."""
+    if isinstance(source, KeyHive):
+        return LocalVerifier(source)
+    if isinstance(source, AsyncKeyHive) or inspect.iscoroutinefunction(
+        getattr(source, "verify", None)
+    ):
+        raise TypeError("a WSGI app needs a KeyHive or a blocking verifier, not an async one")
+    if not isinstance(source, Verifier):
+        raise TypeError(f"not a KeyHive or a verifier: {type(source).__name__}")
+    return source
+
+
+def as_async_verifier(source: Source) -> AsyncVerifier:
+    """An async verifier for a KeyHive, an AsyncKeyHive or an async verifier."""
+    if isinstance(source, KeyHive | AsyncKeyHive):
+        return AsyncLocalVerifier(source)
+    if not inspect.iscoroutinefunction(getattr(source, "verify", None)):
+        raise TypeError(
+            f"an ASGI app needs a KeyHive, an AsyncKeyHive or an async verifier, "
+            f"not {type(source).__name__}"
+        )
+    return cast(AsyncVerifier, source)
+
+
+def client_ip(host: str | None) -> str | None:
+    """The peer address as verifiers want it: a valid IP, else None (e.g. "testclient")."""
+    if not host:
+        return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None

@@ -1,0 +1,90 @@
+"""Flask: an extension whose decorator lets only callers with the right scopes through.
+
+    keyhive = KeyhiveFlask(app, hive)
+
+    @app.post("/articles")
+    @keyhive.require("articles:create")
+    def create():
+        return {"by": g.keyhive.client_id}
+
+The verified :class:`Principal` is in ``flask.g.keyhive``. ``init_app`` supports the
+application-factory pattern; the verifier is kept in ``app.extensions["keyhive"]``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, request
+
+from keyhive.hive import KeyHive
+from keyhive.integrations._gate import check, required_scopes
+from keyhive.integrations._principal import Principal
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial
+from keyhive.integrations._verifier import Verifier, as_verifier, client_ip
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class KeyhiveFlask:
+    """The extension; ``hive`` is a KeyHive or a blocking verifier (e.g. RemoteVerifier)."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        hive: KeyHive | Verifier | None = None,
+        *,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.realm = realm
+        self._verifier = as_verifier(hive) if hive is not None else None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, hive: KeyHive | Verifier | None = None) -> None:
+        verifier = as_verifier(hive) if hive is not None else self._verifier
+        if verifier is None:
+            raise TypeError("KeyhiveFlask needs a KeyHive or a verifier")
+        app.extensions["keyhive"] = verifier
+
+    def require(self, *scopes: str) -> Callable[[F], F]:
+        """Guard a view: 401 without a valid secret, 403 without every one of ``scopes``."""
+        required = required_scopes(scopes)
+
+        def decorate(view: F) -> F:
+            @functools.wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                result = check(
+                    current_app.extensions["keyhive"],
+                    request.headers.get("Authorization"),
+                    request.headers.get("X-API-Key"),
+                    required,
+                    ip=client_ip(request.remote_addr),
+                    realm=self.realm,
+                )
+                if not isinstance(result, Principal):
+                    assert result is not None
+                    return _response(result)
+                g.keyhive = result
+                return current_app.ensure_sync(view)(*args, **kwargs)
+
+            return cast(F, guarded)
+
+        return decorate
+
+
+def _response(denial: Denial) -> Response:
+    return Response(
+        denial.content(), denial.status, headers=denial.headers, mimetype="application/json"
+    )
+
+
+def principal() -> Principal | None:
+    """The verified caller of the current request, if a guarded view let it in."""
+    found = g.get("keyhive")
+    return found if isinstance(found, Principal) else None
+
+
+__all__ = ["KeyhiveFlask", "principal"]

@@ -26,7 +26,7 @@ from keyhive.errors import (
 from keyhive.hashing import Hashing, SeedScryptHasher
 from keyhive.ipallow import ip_allowed, normalize_networks
 from keyhive.limits.cache import VerificationCache
-from keyhive.limits.changes import AuditPoller
+from keyhive.limits.changes import AuditPoller, Invalidator
 from keyhive.limits.credits import CreditCounter, MemoryCredits, RedisCredits
 from keyhive.limits.rate import LimitsRateLimiter, RateLimiter
 from keyhive.limits.throttle import FailureThrottle
@@ -84,6 +84,7 @@ class KeyHive:
         throttle: FailureThrottle | None = _UNSET,
         rate_limiter: RateLimiter | None = None,
         credit_counter: CreditCounter | None = None,
+        invalidator: Invalidator | None = _UNSET,
     ) -> None:
         base = settings or Settings.from_env()
         self.settings = base.with_overrides(database_url=database_url)
@@ -105,6 +106,11 @@ class KeyHive:
         if self._cache is not None and watch_changes:
             self._poller = AuditPoller(self.store, self._evict, interval=change_interval)
             self._poller.start()
+        self._invalidator: Invalidator | None = (
+            _invalidator(self.settings.redis_url) if invalidator is _UNSET else invalidator
+        )
+        if self._invalidator is not None and self._cache is not None and watch_changes:
+            self._invalidator.start(self._evict, self._cache.clear)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -116,6 +122,8 @@ class KeyHive:
         """Write pending usage counts and release the store."""
         if self._poller is not None:
             self._poller.stop()
+        if self._invalidator is not None:
+            self._invalidator.stop()
         self._usage.close()
         self.store.close()
 
@@ -220,7 +228,7 @@ class KeyHive:
         with self.store.transaction() as tx:
             tx.update_client(after)
             tx.append_audit(self._event(actor, action, after, before, after))
-        self._evict("client", after.client_id)
+        self._changed("client", after.client_id)
         return after
 
     # -- secrets -------------------------------------------------------------------------------
@@ -316,7 +324,7 @@ class KeyHive:
             except Conflict:
                 continue
             if rotating is not None:
-                self._evict("secret", rotating.secret_id)
+                self._changed("secret", rotating.secret_id)
             return Issued(token.text, secret)
         raise Conflict("could not find a free secret_id")  # pragma: no cover - 62**-16 odds
 
@@ -487,7 +495,7 @@ class KeyHive:
         with self.store.transaction() as tx:
             tx.update_secret(after)
             tx.append_audit(self._event(actor, action, after, before, after))
-        self._evict("secret", after.secret_id)
+        self._changed("secret", after.secret_id)
         return after
 
     @staticmethod
@@ -773,6 +781,12 @@ class KeyHive:
                 stored.secret.secret_id, stored.hash, self.hashing.hash(presented)
             )
 
+    def _changed(self, target_type: str, target_id: str) -> None:
+        """After a committed change: evict here at once and tell the other nodes."""
+        self._evict(target_type, target_id)
+        if self._invalidator is not None:
+            self._invalidator.publish(target_type, target_id)
+
     def _evict(self, target_type: str, target_id: str) -> None:
         if self._cache is None:
             return
@@ -814,6 +828,14 @@ def _rate_limiter(redis_url: str | None) -> RateLimiter:
 
 def _credit_counter(redis_url: str | None) -> CreditCounter:
     return RedisCredits(redis_url) if redis_url else MemoryCredits()
+
+
+def _invalidator(redis_url: str | None) -> Invalidator | None:
+    if not redis_url:
+        return None
+    from keyhive.limits.redis_changes import RedisInvalidator
+
+    return RedisInvalidator(redis_url)
 
 
 def _encodable(text: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from keyhive.storage import Store
 
@@ -55,3 +56,18 @@ class AuditPoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self._interval + 2)
+
+
+class Invalidator(Protocol):
+    """A channel that tells every node about a change at once (lower latency than polling)."""
+
+    def publish(self, target_type: str, target_id: str) -> None:
+        """Announce that a client or secret changed."""
+        ...
+
+    def start(self, evict: Evict, clear: Callable[[], None]) -> None:
+        """Deliver others' announcements to ``evict``; call ``clear`` whenever messages may
+        have been lost (after a reconnect)."""
+        ...
+
+    def stop(self) -> None: ...

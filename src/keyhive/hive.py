@@ -183,7 +183,7 @@ class KeyHive:
     def list_clients(
         self, *, owner: str | None = None, limit: int = 100, after: str | None = None
     ) -> list[Client]:
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        if type(limit) is not int or not 1 <= limit <= 1000:
             raise InvalidInput("limit must be from 1 to 1000", field="limit")
         return self.store.list_clients(
             owner=check.text(owner, "owner", optional=True),
@@ -535,7 +535,7 @@ class KeyHive:
         self, *, after_id: int = 0, limit: int = 100, target_id: str | None = None
     ) -> list[AuditEvent]:
         """Audit events oldest first, after the event id ``after_id``."""
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        if type(limit) is not int or not 1 <= limit <= 1000:
             raise InvalidInput("limit must be from 1 to 1000", field="limit")
         if not isinstance(after_id, int) or after_id < 0:
             raise InvalidInput("after_id must be a non-negative integer", field="after_id")
@@ -807,8 +807,10 @@ def _required(scopes: object) -> tuple[str, ...]:
         return ()
     if isinstance(scopes, str):
         scopes = (scopes,)
+    elif not isinstance(scopes, (list, tuple)):
+        raise InvalidInput("scopes must be a list of strings", field="scopes")
     try:
-        return _normalized(tuple(scopes))  # type: ignore[arg-type]
+        return _normalized(tuple(scopes))
     except TypeError:
         raise InvalidInput("scopes must be a list of strings", field="scopes") from None
 

@@ -133,7 +133,7 @@ class ScryptHasher:
         if match is None:
             raise UnknownHashFormat("not a PHC scrypt string")
         ln, r, p = (int(g) for g in match.groups()[:3])
-        if not (1 <= ln <= 22 and 1 <= r <= 64 and 1 <= p <= 16):
+        if not (1 <= ln <= 20 and 1 <= r <= 32 and 1 <= p <= 16) or (128 * r << ln) > 1 << 30:
             raise UnknownHashFormat("scrypt parameters out of range")
         try:
             salt, digest = _unb64(match.group(4)), _unb64(match.group(5))

@@ -6,7 +6,7 @@
     async def create(who: Annotated[Principal, Security(auth, scopes=["articles:create"])]):
         ...
 
-``auth.require("articles:create")`` is the same dependency, for ``Depends``-style code.
+``Annotated[Principal, auth.require("articles:create")]`` says the same more briefly.
 Bearer, X-API-Key and HTTP Basic appear in the OpenAPI "Authorize" dialog. Failures are
 HTTPExceptions carrying RFC 6750 headers, with the JSON error under ``detail``.
 """
@@ -84,7 +84,7 @@ class KeyhiveAuth:
         return result
 
     def require(self, *scopes: str) -> Any:
-        """``Depends``-style spelling: ``who: Principal = auth.require("articles:read")``."""
+        """``Security(self, scopes=[...])`` for use in ``Annotated[Principal, ...]``."""
         required_scopes(scopes)  # a typo in a scope fails at import, not at request time
         return Security(self, scopes=list(scopes))
 

@@ -120,6 +120,15 @@ async def test_gateways_may_forward_any_method(
     ("code", "retry_after", "status", "expected"),
     [
         (Code.RATE_LIMITED, 2.5, 429, {"retry-after": "3"}),
+        (
+            Code.NOT_FOUND,
+            30.0,
+            401,
+            {
+                "retry-after": "30",
+                "www-authenticate": 'Bearer realm="keyhive", error="invalid_token"',
+            },
+        ),
         (Code.USAGE_EXCEEDED, None, 429, {"retry-after": "1"}),
         (
             Code.IP_NOT_ALLOWED,
@@ -145,7 +154,7 @@ async def test_limit_and_ip_verdicts_map_to_status(
     status: int,
     expected: dict[str, str],
 ) -> None:
-    # The facade has no rate limits or IP lists yet; stand in for its verdict.
+    # Stand in for the facade's verdict, to pin the mapping of each code exactly.
     def verdict(*args: object, **kwargs: object) -> Verification:
         return Verification(code, retry_after=retry_after)
 
@@ -189,3 +198,64 @@ def test_client_ip_prefers_x_real_ip_then_the_last_hop(
     headers: dict[str, str], expected: str | None
 ) -> None:
     assert client_ip(Headers(headers)) == expected
+
+
+async def test_limits_set_over_the_admin_api_shape_gateway_answers(
+    client: httpx.AsyncClient, hive: KeyHive, admin: dict[str, str]
+) -> None:
+    owner = hive.create_client("metered")
+    r = await client.post(
+        f"/v1/clients/{owner.client_id}/secrets",
+        json={"scopes": ["a:read"], "rate": "1/minute", "allowed_ips": ["10.0.0.0/8"]},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["rate_limit"] is not None
+    assert r.json()["allowed_ips"] == ["10.0.0.0/8"]
+    token = r.json()["token"]
+    outside = await client.get("/v1/auth", headers={**bearer(token), "X-Real-IP": "203.0.113.7"})
+    assert assert_problem(outside, 403)["code"] == "IP_NOT_ALLOWED"
+    assert 'error="insufficient_scope"' in outside.headers["www-authenticate"]
+    inside = {**bearer(token), "X-Real-IP": "10.1.2.3"}
+    assert (await client.get("/v1/auth", headers=inside)).status_code == 200
+    limited = await client.get("/v1/auth", headers=inside)
+    assert assert_problem(limited, 429)["code"] == "RATE_LIMITED"
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_credits_run_out_and_can_be_lifted(
+    client: httpx.AsyncClient, hive: KeyHive, admin: dict[str, str]
+) -> None:
+    owner = hive.create_client("prepaid")
+    r = await client.post(
+        f"/v1/clients/{owner.client_id}/secrets", json={"credits": 1}, headers=admin
+    )
+    token, secret_id = r.json()["token"], r.json()["secret_id"]
+    first = await client.post("/v1/verify", json={"token": token}, headers=admin)
+    assert (first.json()["code"], first.json()["remaining"]) == ("VALID", 0)
+    second = await client.post("/v1/verify", json={"token": token}, headers=admin)
+    assert (second.status_code, second.json()["code"]) == (200, "USAGE_EXCEEDED")
+    assert_problem(await client.get("/v1/auth", headers=bearer(token)), 429)
+    lifted = await client.patch(f"/v1/secrets/{secret_id}", json={"credits": None}, headers=admin)
+    assert lifted.json()["credits"] is None
+    assert (await client.get("/v1/auth", headers=bearer(token))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"credits": -1},
+        {"credits": "5"},
+        {"credits": True},
+        {"refill": "week"},
+        {"rate": "lots"},
+        {"allowed_ips": ["not-a-net"]},
+        {"refill": "day"},
+    ],
+)
+async def test_bad_limits_are_422(
+    client: httpx.AsyncClient, hive: KeyHive, admin: dict[str, str], body: dict[str, object]
+) -> None:
+    owner = hive.create_client("x")
+    r = await client.post(f"/v1/clients/{owner.client_id}/secrets", json=body, headers=admin)
+    assert_problem(r, 422)

@@ -92,6 +92,10 @@ def admin_router(hive: KeyHive) -> APIRouter:
             name=body.name,
             expires_in=body.expires_in,
             expires_at=body.expires_at,
+            rate=body.rate,
+            credits=body.credits,
+            refill=body.refill,
+            allowed_ips=body.allowed_ips,
             actor=actor,
         )
         return issued.to_dict()
@@ -143,7 +147,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         "/secrets/{secret_id}",
         response_model=SecretOut,
         responses=_WRITE,
-        summary="Change a secret's scopes, name or expiry",
+        summary="Change a secret's scopes, name, expiry or limits",
     )
     async def patch_secret(actor: Actor, secret_id: str, body: SecretPatch) -> dict[str, Any]:
         changes = {field: getattr(body, field) for field in body.model_fields_set}

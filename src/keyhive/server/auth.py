@@ -96,12 +96,16 @@ def read_credential(headers: Headers) -> Credential:
 def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
     """The problem for a verification that did not pass."""
     code = result.code
+    wait = _seconds(result.retry_after)
     if code in _UNAUTHORIZED:
+        headers = {"WWW-Authenticate": challenge("invalid_token")}
+        if wait:  # failures of this credential or address are being throttled
+            headers["Retry-After"] = str(wait)
         return HTTPProblem(
             401,
             "the credential is not valid",
             slug="invalid-token",
-            headers={"WWW-Authenticate": challenge("invalid_token")},
+            headers=headers,
             code=code.value,
         )
     if code in _FORBIDDEN:
@@ -118,14 +122,22 @@ def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
             code=code.value,
             required_scopes=list(required),
         )
-    wait = max(1, math.ceil(result.retry_after)) if result.retry_after else 1
+    wait = wait or 1
     return HTTPProblem(
         429,
         "usage limit exceeded" if code is Code.USAGE_EXCEEDED else "rate limit exceeded",
         slug="rate-limited",
         headers={"Retry-After": str(wait)},
         code=code.value,
+        retry_after=wait,
     )
+
+
+def _seconds(value: float | None) -> int | None:
+    """Whole seconds for Retry-After: at least 1, at most a day; None if not a wait."""
+    if value is None or math.isnan(value) or value <= 0:
+        return None
+    return max(1, math.ceil(min(value, 86_400.0)))
 
 
 def grants(result: Verification, scope: str) -> bool:

@@ -97,7 +97,7 @@ def hot_routes(hive: KeyHive, metrics: Metrics) -> list[Route]:
             assert invalid is not None
             return invalid
         metrics.verified("verify", result.code)
-        return _json({**result.to_dict(), "retry_after": result.retry_after})
+        return _json(result.to_dict())
 
     async def auth(request: Request) -> Response:
         try:

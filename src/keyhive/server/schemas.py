@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     TypeAdapter,
 )
 
@@ -53,6 +54,13 @@ IPAddress = Annotated[
     AfterValidator(_ip),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Rate = Annotated[str, Field(max_length=64, examples=["100/minute"])]
+Credits = Annotated[StrictInt, Field(ge=0, le=10**15)]
+Refill = Literal["day", "month"]
+Networks = Annotated[
+    list[Annotated[str, Field(max_length=64)]],
+    Field(max_length=256, examples=[["10.0.0.0/8", "2001:db8::/32"]]),
+]
 Metadata = dict[str, Any]
 
 
@@ -84,8 +92,19 @@ VerifyRequest = TokenVerifyRequest | PairVerifyRequest
 VERIFY_REQUEST: Final[TypeAdapter[VerifyRequest]] = TypeAdapter(VerifyRequest)
 
 
+class RateLimitOut(BaseModel):
+    limit: int
+    remaining: int
+    reset: int = Field(description="epoch seconds when a slot frees up")
+
+
 class VerificationOut(BaseModel):
-    """POST /v1/verify's answer: ``valid`` and one ``code``; details once the secret matched."""
+    """POST /v1/verify's answer: ``valid`` and one ``code``; details once the secret matched.
+
+    Open to new members, so a client keeps working when the answer grows.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     valid: bool
     code: Code
@@ -96,7 +115,9 @@ class VerificationOut(BaseModel):
     name: str | None
     metadata: Metadata
     expires_at: datetime | None
-    retry_after: float | None = None
+    ratelimit: RateLimitOut | None = None
+    remaining: int | None = Field(None, description="credits left (null: unlimited)")
+    retry_after: float | None = Field(None, description="seconds to wait when limited")
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -137,19 +158,29 @@ class ClientPage(BaseModel):
 
 
 class SecretIssue(_Body):
+    """``rate``, ``credits`` (refilled each ``refill``) and ``allowed_ips`` limit its use."""
+
     scopes: Scopes = []
     name: Name | None = None
     expires_in: Duration | None = None
     expires_at: Timestamp | None = None
+    rate: Rate | None = None
+    credits: Credits | None = None
+    refill: Refill | None = None
+    allowed_ips: Networks = []
 
 
 class SecretPatch(_Body):
-    """Only the fields present change; ``expires_at: null`` removes the expiry."""
+    """Only the fields present change; null removes an expiry or a limit."""
 
     scopes: Scopes = []
     name: Name | None = None
     expires_in: Duration | None = None
     expires_at: Timestamp | None = None
+    rate: Rate | None = None
+    credits: Credits | None = None
+    refill: Refill | None = None
+    allowed_ips: Networks = []
 
 
 class RevokeBody(_Body):
@@ -176,6 +207,10 @@ class SecretOut(BaseModel):
     usage_count: int
     rotated_from: str | None
     replaced_by: str | None
+    rate_limit: str | None = None
+    credits: int | None = None
+    refill: str | None = None
+    allowed_ips: list[str] = []
 
 
 class IssuedOut(SecretOut):

@@ -34,6 +34,14 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _load() -> list[float]:
+    """1, 5 and 15 minute load averages: a busy machine makes every figure noisier."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
 def _commit() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -85,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            "load_average_at_start": _load(),
         }
     }
     print("(a) keyhive in process", flush=True)
@@ -102,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             notes, seconds=args.http_seconds, wait_for_server=args.wait_for_server
         )
     results["notes"] = notes
+    results["meta"]["load_average_at_end"] = _load()
     results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
 
     doc = _report.render(results)

@@ -102,6 +102,7 @@ class KeyHive:
         )
         self._rate = rate_limiter or _rate_limiter(self.settings.redis_url)
         self._credits = credit_counter or _credit_counter(self.settings.redis_url)
+        self._remote_counters = bool(self.settings.redis_url)
         self._poller: AuditPoller | None = None
         if self._cache is not None and watch_changes:
             self._poller = AuditPoller(self.store, self._evict, interval=change_interval)
@@ -616,6 +617,9 @@ class KeyHive:
         entry = cache.get(cache.digest(text))
         if entry is None:
             return None
+        secret = entry.secret
+        if self._remote_counters and (secret.rate_limit is not None or secret.credits is not None):
+            return None  # its counters live in Redis: a network call, not for the event loop
         try:
             required = _required(scopes)
         except InvalidInput:

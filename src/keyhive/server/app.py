@@ -18,7 +18,7 @@ from keyhive.server import openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
 from keyhive.server.health import health_router
-from keyhive.server.hot import hot_routes
+from keyhive.server.hot import HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.settings import Settings
 
@@ -68,13 +68,14 @@ def create_app(
     )
     app.state.hive = service
     app.state.metrics = metrics
-    app.router.routes[:0] = hot_routes(service, metrics)
     app.include_router(admin_router(service))
     app.include_router(health_router(service, metrics))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: the hot routes are answered before any other middleware or routing.
+    app.add_middleware(HotPath, hive=service, metrics=metrics, max_body=max_body)
     return app
 
 

@@ -12,14 +12,13 @@ The verdicts of a credential map to HTTP the same way for the caller and for
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi import Request, Security
 from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 
 from keyhive.credentials import BadCredential, Credential, from_headers
 from keyhive.hive import KeyHive
@@ -72,7 +71,7 @@ def challenge(error: str | None = None, scope: Sequence[str] = (), description: 
     return ", ".join(parts)
 
 
-def read_credential(headers: Headers) -> Credential:
+def read_credential(headers: Mapping[str, str]) -> Credential:
     """The credential in Authorization or X-API-Key; a 401 problem if none or unreadable."""
     try:
         credential = from_headers(headers.get("authorization"), headers.get("x-api-key"))

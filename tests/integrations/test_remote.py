@@ -181,3 +181,29 @@ def test_cache_is_bounded_and_never_keeps_the_secret() -> None:
     assert cache.key(TokenCredential(token), [], "10.0.0.1") != cache.key(
         TokenCredential(token), [], None
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"valid": True}),  # no code
+        httpx.Response(200, json={"code": "MAYBE"}),
+        httpx.Response(200, text="<html>"),
+        httpx.Response(502),
+    ],
+)
+def test_an_unreadable_server_answer_fails_closed(answer: httpx.Response) -> None:
+    transport = httpx.MockTransport(lambda request: answer)
+    verifier = RemoteVerifier(
+        "http://keyhive.test", "kh_x", client=httpx.Client(transport=transport)
+    )
+    with pytest.raises(VerifierUnavailable):
+        verifier.verify(TokenCredential("kh_anything"))
+
+
+def test_unreadable_credentials_count_as_unknown() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(422, json={}))
+    verifier = RemoteVerifier(
+        "http://keyhive.test", "kh_x", client=httpx.Client(transport=transport)
+    )
+    assert verifier.verify(TokenCredential("kh_anything")).code is Code.NOT_FOUND

@@ -78,7 +78,7 @@ class _Remote:
         try:
             data = response.json()
             return verdict_from_dict(data)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, LookupError, AttributeError) as exc:
             raise VerifierUnavailable(f"keyhive at {self.url} sent an unreadable answer") from exc
 
 

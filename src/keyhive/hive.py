@@ -584,7 +584,7 @@ class KeyHive:
             key = cache.digest(token)
             entry = cache.get(key)
             if entry is not None:
-                return self._judge(entry.secret, entry.client, required, ip)
+                return self._judge(entry.secret, entry.client, required, ip, entry.valid)
         else:
             key = None
         try:
@@ -624,7 +624,7 @@ class KeyHive:
             required = _required(scopes)
         except InvalidInput:
             return _NOT_FOUND
-        return self._judge(entry.secret, entry.client, required, ip)
+        return self._judge(entry.secret, entry.client, required, ip, entry.valid)
 
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -656,7 +656,7 @@ class KeyHive:
         if cache is not None and key is not None:
             entry = cache.get(key)
             if entry is not None:
-                return self._judge(entry.secret, entry.client, required, ip)
+                return self._judge(entry.secret, entry.client, required, ip, entry.valid)
         throttled = self._throttled(f"client:{client_id}", ip)
         if throttled is not None:
             return throttled
@@ -716,7 +716,12 @@ class KeyHive:
         return self._judge(stored.secret, client, required, ip)
 
     def _judge(
-        self, secret: Secret, client: Client, required: tuple[str, ...], ip: str | None
+        self,
+        secret: Secret,
+        client: Client,
+        required: tuple[str, ...],
+        ip: str | None,
+        valid: Verification | None = None,
     ) -> Verification:
         """Decide for a matched secret: revocation, expiry, client state, caller address,
         scopes, then the counters (a refused request spends no rate or credit)."""
@@ -729,11 +734,11 @@ class KeyHive:
             return Verification(Code.DISABLED, client, secret)
         if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
             return Verification(Code.IP_NOT_ALLOWED, client, secret)
-        if required and not allows(secret.scopes, required):
+        if required and not _permits(secret.scopes, required):
             return Verification(Code.INSUFFICIENT_SCOPE, client, secret)
         if secret.rate_limit is None and secret.credits is None:
             self._usage.add(secret.secret_id, now)
-            return Verification(Code.VALID, client, secret)
+            return valid or Verification(Code.VALID, client, secret)
         return self._count(secret, client, now)
 
     def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
@@ -798,6 +803,12 @@ class KeyHive:
             self._cache.evict_client(target_id)
         else:
             self._cache.evict_secret(target_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _permits(granted: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    """Scope matching, memoised: a service sees the same few grant/requirement pairs."""
+    return allows(granted, required)
 
 
 @functools.lru_cache(maxsize=1024)

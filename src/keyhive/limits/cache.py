@@ -18,16 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
 
-from keyhive.model import Client, Secret
+from keyhive.model import Client, Code, Secret, Verification
 
 
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """A matched secret, its client and when the entry stops being trusted (monotonic)."""
+    """A matched secret, its client and when the entry stops being trusted (monotonic).
+
+    ``valid`` is the VALID answer for this pair, built once: a hit that passes every
+    check returns it instead of constructing a new value.
+    """
 
     secret: Secret
     client: Client
     deadline: float
+    valid: Verification
 
 
 class VerificationCache:
@@ -44,7 +49,7 @@ class VerificationCache:
             raise ValueError("cache size and ttl must be positive")
         self.size = size
         self.ttl = ttl
-        self._key = secrets.token_bytes(32)
+        self._keyed = blake2b(key=secrets.token_bytes(32), digest_size=32)
         self._monotonic = monotonic
         self._entries: OrderedDict[bytes, CacheEntry] = OrderedDict()
         self._by_secret: dict[str, set[bytes]] = {}
@@ -55,9 +60,9 @@ class VerificationCache:
 
     def digest(self, credential: str) -> bytes:
         """The cache key of a presented credential (never stored in plain)."""
-        return blake2b(
-            credential.encode("utf-8", "surrogatepass"), key=self._key, digest_size=32
-        ).digest()
+        digest = self._keyed.copy()  # copying the keyed state skips the key setup
+        digest.update(credential.encode("utf-8", "surrogatepass"))
+        return digest.digest()
 
     def get(self, key: bytes) -> CacheEntry | None:
         """The live entry for ``key``, refreshed as most recently used; None on a miss."""
@@ -75,7 +80,9 @@ class VerificationCache:
             return entry
 
     def put(self, key: bytes, secret: Secret, client: Client) -> None:
-        entry = CacheEntry(secret, client, self._monotonic() + self.ttl)
+        entry = CacheEntry(
+            secret, client, self._monotonic() + self.ttl, Verification(Code.VALID, client, secret)
+        )
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:

@@ -53,7 +53,8 @@ class UsageBuffer:
                 entry = self._pending[secret_id] = _Tally(1, when)
             else:
                 entry.count += 1
-                entry.last = max(entry.last, when)
+                if when > entry.last:
+                    entry.last = when
             if credits_period is not None:
                 if entry.credits_period != credits_period:
                     entry.credits_period, entry.credits_used = credits_period, credits_used

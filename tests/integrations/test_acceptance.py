@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyhive import KeyHive
+from keyhive import KeyHive, StorageUnavailable
 from keyhive.integrations import Verdict
 from keyhive.model import Code
 from keyhive.tokens import make_token
@@ -121,12 +121,17 @@ def test_limited_is_429_with_retry_after(framework: Framework, code: Code) -> No
     assert framework.error(reply)["code"] == code.value
 
 
-def test_verifier_down_is_503_never_a_pass(framework: Framework) -> None:
-    stub = framework.stub(UNAVAILABLE)
+@pytest.mark.parametrize(
+    ("error", "wait"), [(UNAVAILABLE, "7"), (StorageUnavailable("database is down"), "1")]
+)
+def test_verifier_down_is_503_never_a_pass(
+    framework: Framework, error: Exception, wait: str
+) -> None:
+    stub = framework.stub(error)
     with framework.serve(stub) as call:
         reply = call("POST", "/articles", bearer("kh_anything"))
     assert reply.status == 503
-    assert reply.headers["retry-after"] == "7"
+    assert reply.headers["retry-after"] == wait
     assert framework.error(reply)["error"] == "temporarily_unavailable"
 
 

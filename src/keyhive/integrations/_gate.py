@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from keyhive.errors import StorageUnavailable
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, unavailable
 from keyhive.integrations._verifier import AsyncVerifier, Verifier, VerifierUnavailable
@@ -37,9 +38,8 @@ def check(
         return None if optional and not (authorization or api_key) else found
     try:
         verdict = verifier.verify(found, required, ip=ip)
-    except VerifierUnavailable as exc:
-        log.warning("keyhive verification unavailable: %s", exc)
-        return unavailable(exc.retry_after)
+    except (VerifierUnavailable, StorageUnavailable) as exc:
+        return _unavailable(exc)
     return outcome(verdict, required, realm)
 
 
@@ -59,10 +59,15 @@ async def check_async(
         return None if optional and not (authorization or api_key) else found
     try:
         verdict = await verifier.verify(found, required, ip=ip)
-    except VerifierUnavailable as exc:
-        log.warning("keyhive verification unavailable: %s", exc)
-        return unavailable(exc.retry_after)
+    except (VerifierUnavailable, StorageUnavailable) as exc:
+        return _unavailable(exc)
     return outcome(verdict, required, realm)
+
+
+def _unavailable(exc: Exception) -> Denial:
+    """Fail closed when the database or a remote keyhive cannot answer."""
+    log.warning("keyhive verification unavailable: %s", exc)
+    return unavailable(getattr(exc, "retry_after", None))
 
 
 def outcome(verdict: Verdict, required: Sequence[str], realm: str) -> Principal | Denial:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -17,7 +16,7 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.errors import InvalidInput
@@ -25,7 +24,7 @@ from keyhive.hive import VERIFY_SCOPE, KeyHive
 from keyhive.model import Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
-from keyhive.server.metrics import Metrics
+from keyhive.server.metrics import Metrics, timed
 from keyhive.server.problems import HTTPProblem, problem, validation_problem
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
@@ -100,21 +99,13 @@ class HotPath:
         receive: Receive,
         send: Send,
     ) -> None:
-        start = time.perf_counter()
-        status = 500
+        async def answering(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                await handler(scope, receive, send)
+            except HTTPProblem as exc:
+                await exc.response()(scope, receive, send)
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await handler(scope, receive, sending)
-        except HTTPProblem as exc:
-            await exc.response()(scope, receive, sending)
-        finally:
-            self.metrics.observe(route, scope["method"], status, time.perf_counter() - start)
+        await timed(self.metrics, lambda _scope: route, answering, scope, receive, send)
 
     async def _verified(
         self, credential: Credential, required: Sequence[str], ip: str | None

@@ -9,6 +9,7 @@ tests) do not collide.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Final
 
 from prometheus_client import (
@@ -76,17 +77,32 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
-        status = 500
+        await timed(self.metrics, _matched_route, self.app, scope, receive, send)
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
 
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path_format", None) or "unmatched"
-            self.metrics.observe(route, scope["method"], status, time.perf_counter() - start)
+def _matched_route(scope: Scope) -> str:
+    return getattr(scope.get("route"), "path_format", None) or "unmatched"
+
+
+async def timed(
+    metrics: Metrics,
+    route: Callable[[Scope], str],
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Run ``app`` and record its status and duration under ``route(scope)`` (read after)."""
+    start = time.perf_counter()
+    status = 500
+
+    async def sending(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    try:
+        await app(scope, receive, sending)
+    finally:
+        metrics.observe(route(scope), scope["method"], status, time.perf_counter() - start)

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--skip-peers", action="store_true", help="do not run the peers")
     parser.add_argument("--skip-http", action="store_true", help="do not run parts (b) and (c)")
-    parser.add_argument("--http-seconds", type=float, default=10.0, help="each timed wrk run")
+    parser.add_argument(
+        "--http-seconds", type=float, default=9.0, help="timed wrk seconds per target"
+    )
     parser.add_argument(
         "--wait-for-server",
         type=float,

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ HOST: Final = "127.0.0.1"
 CONNECTIONS: Final = 32
 SERVER_APP: Final = "keyhive.server.app:create_app_from_env"
 SCOPE: Final = "articles:read"
+ROUNDS: Final = 3
 
 
 def ensure_wrk(notes: list[str]) -> str | None:
@@ -201,78 +203,112 @@ def _prepare(db: Path) -> dict[str, str]:
     return {"admin": admin.token, "token": issued.token, "wrong": wrong}
 
 
-def _row(name: str, result: dict[str, Any], raw_rps: float | None) -> dict[str, Any]:
-    row = {"name": name, **result}
+def _combine(runs: list[dict[str, Any]], raw_rps: float | None = None) -> dict[str, Any]:
+    """Rounds of one target: throughput over all of them, the median of each percentile."""
+    requests = sum(r["requests"] for r in runs)
+    duration = sum(r["duration_us"] for r in runs)
+    out: dict[str, Any] = {"requests": requests, "duration_us": duration}
+    out["rps"] = requests / (duration / 1e6)
+    for key in ("non_2xx", "connect_errors", "read_errors", "write_errors", "timeouts"):
+        if key in runs[0]:
+            out[key] = sum(r[key] for r in runs)
+    for key in ("p50_us", "p90_us", "p99_us"):
+        if key in runs[0]:
+            out[key] = statistics.median(r[key] for r in runs)
+    if "statuses" in runs[0]:
+        statuses: dict[str, int] = {}
+        for r in runs:
+            for status, count in r["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
+        out["statuses"] = statuses
     if raw_rps:
-        row["fraction_of_raw"] = result["rps"] / raw_rps
-    return row
+        out["fraction_of_raw"] = out["rps"] / raw_rps
+    out["rounds"] = runs
+    return out
 
 
 def run(
-    notes: list[str], *, warmup: float = 2.0, seconds: float = 10.0, wait_for_server: float = 0.0
+    notes: list[str], *, warmup: float = 2.0, seconds: float = 9.0, wait_for_server: float = 0.0
 ) -> dict[str, Any]:
-    """Parts (b) and (c); returns their rows, or notes saying why something was skipped."""
+    """Parts (b) and (c); returns their rows, or notes saying why something was skipped.
+
+    Both servers run at once and the wrk rounds alternate between them, so a busy
+    neighbour slows every contender alike and the share of raw stays comparable.
+    """
     binary = ensure_wrk(notes)
     if binary is None:
         return {"skipped": "wrk unavailable"}
     server_cpu, load_cpu = _cpus()
+    per_round = max(1, round(seconds / ROUNDS))
+    version = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
     setup = {
-        "wrk": subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
-        .stdout.strip()
-        .splitlines()[0:1],
+        "wrk": version.stdout.strip().splitlines()[0:1],
         "connections": CONNECTIONS,
         "wrk_threads": 1,
         "warmup_seconds": warmup,
-        "seconds": seconds,
+        "rounds": ROUNDS,
+        "seconds_per_round": per_round,
         "server_cpu": server_cpu,
         "load_cpu": load_cpu,
         "uvicorn": "--workers 1 --no-access-log --log-level warning (uvloop/httptools if present)",
     }
     out: dict[str, Any] = {"setup": setup, "rows": []}
-    with tempfile.TemporaryDirectory(prefix="keyhive-bench-") as tmp:
+    deadline = time.monotonic() + wait_for_server
+    while not server_available() and time.monotonic() < deadline:
+        time.sleep(15)
+    with (
+        tempfile.TemporaryDirectory(prefix="keyhive-bench-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
         log = Path(tmp) / "server.log"
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHIVE_")}
-        print("  raw ASGI hello-world ...", flush=True)
-        with serve(["benchmarks.raw_asgi:app"], base_env, log) as url:
-            wrk(binary, url + "/", warmup)
-            raw = wrk(binary, url + "/", seconds)
-        out["rows"].append(_row("raw ASGI hello-world (GET /)", raw, None))
-
-        deadline = time.monotonic() + wait_for_server
-        while not server_available() and time.monotonic() < deadline:
-            time.sleep(15)
+        raw_url = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base_env, log))
+        targets: list[tuple[str, str, dict[str, Any]]] = [
+            ("raw ASGI hello-world (GET /)", raw_url + "/", {})
+        ]
+        keyhive_url = None
         if not server_available():
             notes.append(f"{SERVER_APP} does not exist in this checkout yet: keyhive HTTP skipped")
-            return out
-
-        tokens = _prepare(Path(tmp) / "bench.db")
-        env = {**base_env, "KEYHIVE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}"}
-        verify_env = {
-            "BENCH_BEARER": tokens["admin"],
-            "BENCH_BODY": json.dumps({"token": tokens["token"]}),
-        }
-        good = (f"Authorization: Bearer {tokens['token']}",)
-        bad = (f"Authorization: Bearer {tokens['wrong']}",)
-        try:
-            with serve(["--factory", SERVER_APP], env, log) as url:
-                _check(url, tokens, notes)
-                print("  keyhive POST /v1/verify ...", flush=True)
-                wrk(binary, url + "/v1/verify", warmup, script="verify.lua", env=verify_env)
-                result = wrk(
-                    binary, url + "/v1/verify", seconds, script="verify.lua", env=verify_env
-                )
-                out["rows"].append(_row("keyhive POST /v1/verify (cache hit)", result, raw["rps"]))
-                print("  keyhive GET /v1/auth ...", flush=True)
-                wrk(binary, url + "/v1/auth", warmup, headers=good)
-                result = wrk(binary, url + "/v1/auth", seconds, headers=good)
-                out["rows"].append(_row("keyhive GET /v1/auth (cache hit)", result, raw["rps"]))
-                out["flood"] = _flood(binary, url, seconds, good, bad)
-        except (RuntimeError, AssertionError) as exc:
-            notes.append(f"keyhive HTTP run failed: {exc}; server log tail: {_tail(log)}")
+        else:
+            tokens = _prepare(Path(tmp) / "bench.db")
+            env = {**base_env, "KEYHIVE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}"}
+            try:
+                keyhive_url = stack.enter_context(serve(["--factory", SERVER_APP], env, log))
+                _check(keyhive_url, tokens)
+            except RuntimeError as exc:
+                notes.append(f"keyhive HTTP run failed: {exc}; server log tail: {_tail(log)}")
+                keyhive_url = None
+        if keyhive_url is not None:
+            verify = {
+                "script": "verify.lua",
+                "env": {
+                    "BENCH_BEARER": tokens["admin"],
+                    "BENCH_BODY": json.dumps({"token": tokens["token"]}),
+                },
+            }
+            good = {"headers": (f"Authorization: Bearer {tokens['token']}",)}
+            targets += [
+                ("keyhive POST /v1/verify (cache hit)", keyhive_url + "/v1/verify", verify),
+                ("keyhive GET /v1/auth (cache hit)", keyhive_url + "/v1/auth", good),
+            ]
+        print(f"  warm-up, then {ROUNDS} alternating rounds of {per_round} s ...", flush=True)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
+        for _name, url, kwargs in targets:
+            wrk(binary, url, warmup, **kwargs)
+        for _ in range(ROUNDS):
+            for name, url, kwargs in targets:
+                runs[name].append(wrk(binary, url, per_round, **kwargs))
+        raw = _combine(runs[targets[0][0]])
+        out["rows"].append({"name": targets[0][0], **raw})
+        for name, _, _ in targets[1:]:
+            out["rows"].append({"name": name, **_combine(runs[name], raw["rps"])})
+        if keyhive_url is not None:
+            bad = (f"Authorization: Bearer {tokens['wrong']}",)
+            out["flood"] = _flood(binary, keyhive_url, per_round, good["headers"], bad)
     return out
 
 
-def _check(url: str, tokens: dict[str, str], notes: list[str]) -> None:
+def _check(url: str, tokens: dict[str, str]) -> None:
     """Fail loudly unless both routes accept the good token and refuse the wrong one."""
     auth = {"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"}
     status, body = _request(
@@ -289,21 +325,23 @@ def _check(url: str, tokens: dict[str, str], notes: list[str]) -> None:
 
 
 def _flood(
-    binary: str, url: str, seconds: float, good: tuple[str, ...], bad: tuple[str, ...]
+    binary: str, url: str, per_round: int, good: tuple[str, ...], bad: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Part (c): /v1/auth p99 quiet, then while a second wrk floods wrong secrets."""
-    print("  flood: quiet /v1/auth ...", flush=True)
-    quiet = wrk(binary, url + "/v1/auth", seconds, headers=good)
-    print("  flood: /v1/auth under a wrong-secret flood ...", flush=True)
-    flood = start_wrk(binary, url + "/v1/auth", seconds + 2, script="flood.lua", headers=bad)
-    time.sleep(1.0)
-    loud = wrk(binary, url + "/v1/auth", seconds, headers=good)
-    flooding = finish_wrk(flood, seconds + 2)
+    """Part (c): /v1/auth quiet, then while a second wrk floods wrong secrets; alternating."""
+    print(f"  flood: {ROUNDS} rounds of quiet, then flooded /v1/auth ...", flush=True)
+    quiet, loud, floods = [], [], []
+    for _ in range(ROUNDS):
+        quiet.append(wrk(binary, url + "/v1/auth", per_round, headers=good))
+        flood = start_wrk(binary, url + "/v1/auth", per_round + 2, script="flood.lua", headers=bad)
+        time.sleep(1.0)
+        loud.append(wrk(binary, url + "/v1/auth", per_round, headers=good))
+        floods.append(finish_wrk(flood, per_round + 2))
+    quiet_all, loud_all = _combine(quiet), _combine(loud)
     return {
-        "quiet": quiet,
-        "flooded": loud,
-        "flood": flooding,
-        "p99_ratio": loud["p99_us"] / quiet["p99_us"],
+        "quiet": quiet_all,
+        "flooded": loud_all,
+        "flood": _combine(floods),
+        "p99_ratio": loud_all["p99_us"] / quiet_all["p99_us"],
         "flood_token": "right prefix and secret id, random part wrong, checksum correct",
     }
 

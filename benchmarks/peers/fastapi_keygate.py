@@ -28,7 +28,7 @@ def main() -> None:
         created = gate.create_key("benchmark-owner", name="benchmark")
         key = created.key
         seen = {created.prefix}
-        rows = []
+        rows: list[dict[str, object]] = []
         now = utcnow()
         while len(rows) < args.n - 1:
             _, prefix, key_hash = generate_key()

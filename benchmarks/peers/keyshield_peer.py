@@ -1,7 +1,5 @@
 """keyshield: ``await service.verify_key(key)`` among N keys, with its random delay off.
 
-(Named ``keyshield_peer`` so that it does not shadow the ``keyshield`` package.)
-
 keyshield sleeps a random 0.1-0.3 s after every verification (``min_delay`` and
 ``max_delay`` of the service) to blur timing; both are set to 0 here, which leaves an
 ``asyncio.sleep(0)``. The store is the bundled ``InMemoryApiKeyRepository``, whose
@@ -11,6 +9,7 @@ hasher with argon2-cffi's default parameters) and ``CachedApiKeyService`` (aioca
 in memory, keyed by SHA-256 of the key, the library's own cache). Filler keys carry
 argon2 strings made with the cheapest parameters and are put straight into the
 repository's dict, because ``repo.create`` scans all keys too (quadratic setup).
+The file is named ``keyshield_peer`` so that it does not shadow the package.
 """
 
 from __future__ import annotations

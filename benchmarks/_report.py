@@ -145,7 +145,14 @@ def _part_a(results: dict[str, Any]) -> list[str]:
         )
     for name, call, store, hasher, values in rows:
         out.append(f"| {name} | `{call}` | {store} | {hasher} | {cells(values)} |")
-    out.append("")
+    out += [
+        "",
+        "The peers differ in what a verification costs them: djangorestframework-api-key and",
+        "fastapi-keygate query SQLite through an ORM and hash with SHA-512 or SHA-256 on",
+        "every call; keyshield runs argon2 on every call unless its cache service is used.",
+        "keyhive's cache-hit row is compared with all of them, including keyshield's cache.",
+        "",
+    ]
 
     targets = []
     for n in (1_000, 100_000):
@@ -167,6 +174,21 @@ def _part_a(results: dict[str, Any]) -> list[str]:
             targets.append(
                 f"| keyhive hit ÷ best peer at N = {n:,} ({best[1]}) | {multiple:,.1f}{X} | "
                 f"≥ {PEER_MULTIPLE_TARGET}{X} | {_mark(multiple >= PEER_MULTIPLE_TARGET)} |"
+            )
+        uncached = max(
+            (
+                (values[n], name)
+                for name, _, _, _, values in rows
+                if isinstance(values.get(n), float) and "Cached" not in name
+            ),
+            default=None,
+        )
+        if n in hits and uncached and best and uncached != best:
+            multiple = hits[n] / uncached[0]
+            targets.append(
+                f"| keyhive hit ÷ best peer without a cache at N = {n:,} ({uncached[1]}) "
+                f"| {multiple:,.1f}{X} | ≥ {PEER_MULTIPLE_TARGET}{X} "
+                f"| {_mark(multiple >= PEER_MULTIPLE_TARGET)} |"
             )
     if 1_000 in hits and 100_000 in hits:
         flat = hits[1_000] / hits[100_000]
@@ -193,6 +215,13 @@ def _part_a(results: dict[str, Any]) -> list[str]:
                 f"| {miss['hash_string']} | {_us(miss['keyhive_us'])} | {_us(miss['raw_us'])} "
                 f"| {ratio:.2f} | {_mark(ratio <= MISS_TARGET)} |"
             )
+        out += [
+            "",
+            "The bare hmac-sha256 check costs about a microsecond, so for that hasher the",
+            "fixed work of any verification (format and CRC32 checksum, store lookup, judging",
+            "revocation, expiry, client state and scopes, counting usage) dominates the ratio;",
+            "the 1.1 goal is meaningful for the slow hashes, where that work is noise.",
+        ]
         out.append("")
     return out
 

@@ -1,4 +1,8 @@
-"""Every Store implementation, for the contract suite (PostgreSQL joins when available)."""
+"""Every Store implementation, for the contract suite: memory, SQLite and PostgreSQL.
+
+PostgreSQL tests share one migrated database per session and empty it before each
+test (TRUNCATE is much faster than a new database per test).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,32 @@ import pytest
 
 from keyhive.storage import MemoryStore, Store
 from keyhive.storage.sql import SqlStore
+from tests.infra import PostgresServer
+
+_TABLES = "audit_events, secret_scopes, secrets, clients"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(scope="session")
+def contract_pg_url(postgres: PostgresServer) -> str:
+    url = postgres.url(postgres.create_database("contract"))
+    store = SqlStore(url)
+    store.migrate()
+    store.close()
+    return url
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     impl: Store
     if request.param == "memory":
         impl = MemoryStore()
-    else:
+    elif request.param == "sqlite":
         impl = SqlStore(f"sqlite:///{tmp_path / 'contract.db'}")
+    else:
+        url = request.getfixturevalue("contract_pg_url")
+        impl = SqlStore(url)
+        with impl.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {_TABLES} RESTART IDENTITY")
     impl.migrate()
     yield impl
     impl.close()

@@ -7,6 +7,7 @@ before ``issue_secret`` returns and readers (a running server) never block the w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,11 @@ from keyhive.storage._protocol import Transaction, Usage
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_FLAG = "keyhive_write"
+#: Any constant: PostgreSQL advisory lock held while migrating, so nodes that start
+#: together migrate one after the other instead of racing to create the same tables.
+_MIGRATION_LOCK = 0x6B657968
+#: Alembic keeps its migration context in module globals: one migration per process at a time.
+_ALEMBIC = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -198,9 +204,13 @@ class SqlStore:
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> None:
+        """Upgrade to the newest schema; safe when several nodes start at the same time."""
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
-        with self._write() as conn:
+        with _ALEMBIC, self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+                conn.execute(lock, {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 

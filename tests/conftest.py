@@ -13,9 +13,15 @@ from typing import Any
 import pytest
 
 from keyhive import FrozenClock, KeyHive, Settings
-from tests.infra import pg_url, postgres, redis_server, redis_url
+from tests.infra import own_redis, pg_url, postgres, redis_server, redis_url
 
-__all__ = ["pg_url", "postgres", "redis_server", "redis_url"]  # fixtures from tests/infra.py
+__all__ = [
+    "own_redis",
+    "pg_url",
+    "postgres",
+    "redis_server",
+    "redis_url",
+]  # fixtures from tests/infra.py
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VECTORS = Path(__file__).resolve().parent / "vectors"

@@ -273,6 +273,16 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of this test's own, which it may kill and restart on the same port."""
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
 def pg_url(postgres: PostgresServer) -> str:
     """The URL of a fresh, empty database on the session's PostgreSQL."""
     return postgres.url(postgres.create_database())

@@ -8,6 +8,7 @@ when the CLI made the change) sees it within one polling interval and evicts its
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -17,13 +18,31 @@ Evict = Callable[[str, str], None]
 
 
 class AuditPoller:
-    """Calls ``evict(target_type, target_id)`` for each change other processes made."""
+    """Calls ``evict(target_type, target_id)`` for each change other processes made.
 
-    def __init__(self, store: Store, evict: Evict, *, interval: float = 0.25) -> None:
+    On PostgreSQL, audit ids come from a sequence: a transaction can take id 10, commit
+    after the one that took id 11, and become visible after the poller has read 11. So
+    the poller keeps a missing id open for ``gap_wait`` seconds (a rolled-back
+    transaction leaves a gap for good) instead of stepping over it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        evict: Evict,
+        *,
+        interval: float = 0.25,
+        gap_wait: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._evict = evict
         self._interval = interval
-        self._cursor = store.last_audit_id()
+        self._gap_wait = gap_wait
+        self._monotonic = monotonic
+        self._cursor = store.last_audit_id()  # every id up to here is handled or given up
+        self._seen: set[int] = set()  # ids above the cursor already handled
+        self._gaps: dict[int, float] = {}  # missing id -> when it was first missed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -32,22 +51,49 @@ class AuditPoller:
             self._thread = threading.Thread(target=self._run, name="keyhive-changes", daemon=True)
             self._thread.start()
 
+    @property
+    def waiting(self) -> int:
+        """How many missing ids are still awaited (a transaction may yet commit them)."""
+        return len(self._gaps)
+
     def poll(self) -> int:
-        """Process what is new now; returns how many events were seen."""
+        """Process what is new now; returns how many events were seen for the first time."""
         seen = 0
+        after = self._cursor
         while True:
-            events = self._store.list_audit(after_id=self._cursor, limit=500)
+            events = self._store.list_audit(after_id=after, limit=500)
             for event in events:
-                self._evict(event.target_type, event.target_id)
-                self._cursor = max(self._cursor, event.id or 0)
-            seen += len(events)
+                ident = event.id or 0
+                after = max(after, ident)
+                if ident > self._cursor and ident not in self._seen:
+                    self._evict(event.target_type, event.target_id)
+                    self._seen.add(ident)
+                    seen += 1
             if len(events) < 500:
-                return seen
+                break
+        self._advance()
+        return seen
+
+    def _advance(self) -> None:
+        """Move the cursor over handled ids and over gaps that waited long enough."""
+        now = self._monotonic()
+        top = max(self._seen, default=self._cursor)
+        for missing in range(self._cursor + 1, top):
+            if missing not in self._seen:
+                self._gaps.setdefault(missing, now)
+        while self._cursor < top:
+            following = self._cursor + 1
+            if following in self._seen:
+                self._seen.discard(following)
+            elif now - self._gaps.get(following, now) < self._gap_wait:
+                break
+            self._gaps.pop(following, None)
+            self._cursor = following
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                if self._store.last_audit_id() > self._cursor:
+                if self._gaps or self._store.last_audit_id() > self._cursor:
                     self.poll()
             except Exception:  # noqa: S112 - the database may be back next round
                 continue

@@ -50,18 +50,27 @@ class LimitsRateLimiter:
             else MovingWindowRateLimiter(storage_from_string("memory://"))
         )
         self._items: dict[RateLimit, Any] = {}
+        self._degraded = False  # log the switch to local counting once, not per request
 
     def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
         item = self._items.get(rate)
         if item is None:
             item = self._items[rate] = _item(rate)
         try:
-            return self._hit(self._limiter, item, key, rate)
+            status = self._hit(self._limiter, item, key, rate)
         except Exception as exc:
             if self._local is None:
                 raise
-            log.warning("rate limit storage unavailable, counting locally: %s", type(exc).__name__)
+            if not self._degraded:
+                self._degraded = True
+                log.warning(
+                    "rate limit storage unavailable, counting locally: %s", type(exc).__name__
+                )
             return self._hit(self._local, item, key, rate)
+        if self._degraded:
+            self._degraded = False
+            log.warning("rate limit storage is back; counting across nodes again")
+        return status
 
     @staticmethod
     def _hit(limiter: Any, item: Any, key: str, rate: RateLimit) -> RateLimitStatus:

@@ -48,11 +48,17 @@ class RedisInvalidator:
 
     def _listen(self, evict: Evict, clear: Callable[[], None]) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         while not self._stop.is_set():
             pubsub = None
             try:
-                client: Any = redis.Redis.from_url(self._url, socket_connect_timeout=1.0)
+                # No silent retries: redis-py would reconnect and resubscribe on its own,
+                # skipping the clear() that the messages lost meanwhile call for.
+                client: Any = redis.Redis.from_url(
+                    self._url, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0)
+                )
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
                 clear()  # anything could have changed while we were not listening

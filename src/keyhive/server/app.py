@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from keyhive.hive import KeyHive
 from keyhive.server import openapi, problems
@@ -38,6 +40,24 @@ def _version() -> str:
         return "0"
 
 
+class KeyhiveAPI(FastAPI):
+    """FastAPI with the hot routes answered in front of it.
+
+    The two hot paths skip FastAPI's and Starlette's per-request machinery (middleware
+    stack, routing, telemetry checks) entirely; everything else is plain FastAPI.
+    """
+
+    def __init__(self, hot: HotPath, **options: Any) -> None:
+        super().__init__(**options)
+        self.hot = hot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in HotPath.PATHS:
+            await self.hot(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(
     hive: KeyHive | None = None,
     settings: Settings | None = None,
@@ -60,7 +80,8 @@ def create_app(
         finally:
             await run_in_threadpool(service.close if owned else service.flush)
 
-    app = FastAPI(
+    app = KeyhiveAPI(
+        HotPath(service, metrics, max_body),
         title="keyhive",
         version=_version(),
         description=_DESCRIPTION,
@@ -74,8 +95,6 @@ def create_app(
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    # Outermost: the hot routes are answered before any other middleware or routing.
-    app.add_middleware(HotPath, hive=service, metrics=metrics, max_body=max_body)
     return app
 
 

@@ -7,16 +7,17 @@ hop to the thread pool. Their OpenAPI entries are written by hand in openapi.py.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.errors import InvalidInput
@@ -31,10 +32,7 @@ from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, Verify
 _WANTED: Final = frozenset({"authorization", "x-api-key", "x-real-ip", "x-forwarded-for"})
 
 
-async def _send_json(
-    send: Send, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode()
+async def _send_json(send: Send, payload: bytes, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
@@ -43,6 +41,30 @@ async def _send_json(
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+class _Payloads:
+    """Encoded answers for the VALID results the cache hands out again and again.
+
+    A cache entry returns the very same Verification object on every hit, so its JSON
+    is encoded once. Entries are keyed by identity and checked with ``is``, and the
+    map is emptied when it grows past its bound.
+    """
+
+    def __init__(self, bound: int = 10_000) -> None:
+        self._bound = bound
+        self._known: dict[int, tuple[Verification, bytes]] = {}
+
+    def __call__(self, result: Verification) -> bytes:
+        known = self._known.get(id(result))
+        if known is not None and known[0] is result:
+            return known[1]
+        payload = json.dumps(result.to_dict(), separators=(",", ":")).encode()
+        if result.valid and result.ratelimit is None and result.remaining is None:
+            if len(self._known) >= self._bound:
+                self._known.clear()
+            self._known[id(result)] = (result, payload)
+        return payload
 
 
 def _scopes_from_query(values: Sequence[str]) -> tuple[str, ...]:
@@ -58,38 +80,45 @@ def client_ip(headers: Mapping[str, str]) -> str | None:
     """
     candidate = headers.get("x-real-ip")
     if not candidate:
-        forwarded = headers.get("x-forwarded-for", "")
+        forwarded = headers.get("x-forwarded-for")
+        if not forwarded:
+            return None
         candidate = forwarded.rsplit(",", 1)[-1]
+    return _address(candidate.strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> str | None:
+    """A canonical IP address, or None; memoised because callers' addresses recur."""
     try:
-        return str(ipaddress.ip_address(candidate.strip()))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return None
 
 
 class HotPath:
-    """Answers POST /v1/verify and /v1/auth itself and hands every other request to ``app``.
+    """Answers POST /v1/verify and /v1/auth without the framework.
 
-    These two routes carry the traffic of whole APIs, so they skip the framework: a
-    cache hit is answered on the event loop without a thread hop, and only misses (a
-    slow hash, a database read) go to the thread pool.
+    These two routes carry the traffic of whole APIs: a cache hit is answered on the
+    event loop without a thread hop, and only misses (a slow hash, a database read) go
+    to the thread pool. :class:`keyhive.server.app.KeyhiveAPI` sends them here before
+    FastAPI sees the request.
     """
 
-    def __init__(self, app: ASGIApp, hive: KeyHive, metrics: Metrics, max_body: int) -> None:
-        self.app = app
+    PATHS: Final = frozenset({"/v1/auth", "/v1/verify"})
+
+    def __init__(self, hive: KeyHive, metrics: Metrics, max_body: int) -> None:
         self.hive = hive
         self.metrics = metrics
         self.max_body = max_body
+        self.payload = _Payloads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if path == "/v1/auth":
-                await self._timed("/v1/auth", self._auth, scope, receive, send)
-                return
-            if path == "/v1/verify":
-                await self._timed("/v1/verify", self._verify, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        """Answer one request whose path is in PATHS."""
+        if scope["path"] == "/v1/auth":
+            await self._timed("/v1/auth", self._auth, scope, receive, send)
+        else:
+            await self._timed("/v1/verify", self._verify, scope, receive, send)
 
     async def _timed(
         self,
@@ -118,7 +147,7 @@ class HotPath:
     async def _auth(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
         try:
-            required = _scopes_from_query(_query_scopes(scope))
+            required = _query_scopes(scope)
         except InvalidInput as exc:
             await problem(400, str(exc), slug="invalid-scope")(scope, receive, send)
             return
@@ -136,7 +165,7 @@ class HotPath:
             (b"x-keyhive-secret-id", (result.secret_id or "").encode()),
             (b"x-keyhive-scopes", " ".join(result.scopes).encode()),
         ]
-        await _send_json(send, result.to_dict(), extra)
+        await _send_json(send, self.payload(result), extra)
 
     async def _verify(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -160,7 +189,7 @@ class HotPath:
             credential = TokenCredential(body.token)
         result = await self._verified(credential, body.scopes, body.ip)
         self.metrics.verified("verify", result.code)
-        await _send_json(send, result.to_dict())
+        await _send_json(send, self.payload(result))
 
     async def _body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -188,13 +217,17 @@ def _headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def _query_scopes(scope: Scope) -> list[str]:
+def _query_scopes(scope: Scope) -> tuple[str, ...]:
+    """The scopes required by ``?scope=`` (validated); raises InvalidInput."""
     query = scope.get("query_string", b"")
-    if not query:
-        return []
-    return [
-        v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if k == "scope"
-    ]
+    return _scopes_of_query(query) if query else ()
+
+
+@functools.lru_cache(maxsize=1024)
+def _scopes_of_query(query: bytes) -> tuple[str, ...]:
+    """Parsed once per distinct query: a gateway sends the same few on every request."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return _scopes_from_query([v for k, v in pairs if k == "scope"])
 
 
 def parse_verify_body(raw: bytes) -> tuple[VerifyRequest | None, Response | None]:

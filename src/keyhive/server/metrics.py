@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CollectorRegistry,
@@ -53,14 +53,30 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Label lookups cost microseconds each; the hot path keeps the children it used.
+        self._verified: dict[tuple[str, Code | None], Any] = {}
+        self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def verified(self, endpoint: str, code: Code | None) -> None:
         """Count one outcome; None means no credential could be read (MISSING)."""
-        self.verifications.labels(endpoint, code.value if code else "MISSING").inc()
+        child = self._verified.get((endpoint, code))
+        if child is None:
+            child = self.verifications.labels(endpoint, code.value if code else "MISSING")
+            self._verified[(endpoint, code)] = child
+        child.inc()
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        method = method if method in _METHODS else "OTHER"
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        children = self._observed.get((route, method, status))
+        if children is None:
+            label = method if method in _METHODS else "OTHER"
+            children = (
+                self.requests.labels(route, label, str(status)),
+                self.latency.labels(route, label),
+            )
+            if len(self._observed) < 10_000:  # methods and statuses are few; stay bounded
+                self._observed[(route, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

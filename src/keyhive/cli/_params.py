@@ -14,6 +14,8 @@ import click
 
 from keyhive.durations import parse_duration
 from keyhive.errors import InvalidInput
+from keyhive.ipallow import normalize_networks
+from keyhive.quotas import RateLimit
 from keyhive.scopes import validate_scope
 from keyhive.tokens import validate_prefix
 
@@ -51,7 +53,19 @@ def _duration(value: str) -> timedelta:
     return parse_duration(value)
 
 
+def _rate(value: str) -> str:
+    """The rate as given, once it reads as one (``100/minute``); the library parses it again."""
+    RateLimit.parse(value)
+    return value
+
+
+def _network(value: str) -> str:
+    return normalize_networks([value])[0]
+
+
 DURATION: Callback = _checked(_duration)
+RATE: Callback = _checked(_rate)
+NETWORKS: Callback = _checked(_network)
 SCOPES: Callback = _checked(validate_scope)
 PREFIX: Callback = _checked(validate_prefix)
 JSON_OBJECT: Callback = _checked(_json_object)

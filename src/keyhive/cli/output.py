@@ -90,6 +90,12 @@ def secret_fields(secret: Secret, now: datetime) -> dict[str, str]:
         "expires_at": when(secret.expires_at),
         "created_at": when(secret.created_at),
     }
+    if secret.rate_limit is not None:
+        fields["rate_limit"] = str(secret.rate_limit)
+    if secret.credits is not None:
+        fields["credits"] = f"{secret.credits}" + (f" per {secret.refill}" if secret.refill else "")
+    if secret.allowed_ips:
+        fields["allowed_ips"] = " ".join(secret.allowed_ips)
     if secret.revoked_reason:
         fields["revoked_reason"] = secret.revoked_reason
     if secret.rotated_from:

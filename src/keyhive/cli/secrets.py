@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -11,7 +12,9 @@ from keyhive.model import Secret
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
-from ._params import DURATION, SCOPES
+from ._params import DURATION, NETWORKS, RATE, SCOPES
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("secret")
@@ -25,6 +28,40 @@ def _changed(runtime: Runtime, changed: Secret, as_json: bool, title: str) -> No
     else:
         now = runtime.hive().clock.now()
         output.record(title, output.secret_fields(changed, now))
+
+
+def limit_options(func: F) -> F:
+    """--rate, --credits, --refill and --allow-ip, shared by ``issue`` and ``update``."""
+    options = [
+        click.option(
+            "--rate",
+            callback=RATE,
+            metavar="RATE",
+            help="Sliding-window rate limit such as 100/minute, 10/second or 500/1h.",
+        ),
+        click.option(
+            "--credits",
+            type=click.IntRange(0, 10**15),
+            metavar="N",
+            help="Verifications the secret may spend (then USAGE_EXCEEDED).",
+        ),
+        click.option(
+            "--refill",
+            type=click.Choice(["day", "month"]),
+            help="Refill the credits each UTC day or month [default: never].",
+        ),
+        click.option(
+            "--allow-ip",
+            "allowed_ips",
+            callback=NETWORKS,
+            metavar="CIDR",
+            multiple=True,
+            help="Accept callers only from this network, e.g. 10.0.0.0/8 (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 @secret.command("issue")
@@ -44,6 +81,7 @@ def _changed(runtime: Runtime, changed: Secret, as_json: bool, title: str) -> No
     help="Lifetime such as 90d or 24h [default: none].",
 )
 @click.option("--name", help="A label, e.g. where the secret is deployed.")
+@limit_options
 @json_option
 @pass_runtime
 def issue(
@@ -52,12 +90,26 @@ def issue(
     scopes: tuple[str, ...],
     expires_in: timedelta | None,
     name: str | None,
+    rate: str | None,
+    credits: int | None,
+    refill: str | None,
+    allowed_ips: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Issue a secret token; it is printed this once and stored only as a hash."""
+    if refill is not None and credits is None:
+        raise click.UsageError("--refill needs --credits")
     hive = runtime.hive()
     issued = hive.issue_secret(
-        client_id, scopes=scopes, name=name, expires_in=expires_in, actor=runtime.actor
+        client_id,
+        scopes=scopes,
+        name=name,
+        expires_in=expires_in,
+        rate=rate,
+        credits=credits,
+        refill=refill,
+        allowed_ips=allowed_ips,
+        actor=runtime.actor,
     )
     if as_json:
         output.emit_json(issued.to_dict())
@@ -134,6 +186,10 @@ def rotate(runtime: Runtime, secret_id: str, grace: timedelta, as_json: bool) ->
 )
 @click.option("--no-expiry", is_flag=True, help="Remove the expiry.")
 @click.option("--name", help="A new label.")
+@limit_options
+@click.option("--no-rate", is_flag=True, help="Remove the rate limit.")
+@click.option("--no-credits", is_flag=True, help="Remove the credits (unlimited use).")
+@click.option("--clear-ips", is_flag=True, help="Remove the IP allowlist (any caller).")
 @json_option
 @pass_runtime
 def update(
@@ -143,12 +199,34 @@ def update(
     expires_in: timedelta | None,
     no_expiry: bool,
     name: str | None,
+    rate: str | None,
+    credits: int | None,
+    refill: str | None,
+    allowed_ips: tuple[str, ...],
+    no_rate: bool,
+    no_credits: bool,
+    clear_ips: bool,
     as_json: bool,
 ) -> None:
-    """Change a secret's scopes, expiry or name; the change takes effect at once."""
-    if expires_in is not None and no_expiry:
-        raise click.UsageError("give --expires-in or --no-expiry, not both")
-    changes: dict[str, Any] = {}
+    """Change a secret's scopes, expiry, name or limits; the change takes effect at once.
+
+    New --credits start a fresh count; --allow-ip replaces the whole allowlist.
+    """
+    for given, flag, other in (
+        (expires_in is not None, no_expiry, "--expires-in or --no-expiry"),
+        (rate is not None, no_rate, "--rate or --no-rate"),
+        (
+            credits is not None or refill is not None,
+            no_credits,
+            "--credits/--refill or --no-credits",
+        ),
+        (bool(allowed_ips), clear_ips, "--allow-ip or --clear-ips"),
+    ):
+        if given and flag:
+            raise click.UsageError(f"give {other}, not both")
+    changes: dict[str, Any] = _limit_changes(
+        rate, credits, refill, allowed_ips, no_rate, no_credits, clear_ips
+    )
     if scopes:
         changes["scopes"] = scopes
     if expires_in is not None:
@@ -159,7 +237,33 @@ def update(
         changes["name"] = name
     if not changes:
         raise click.UsageError(
-            "nothing to change: give --scope, --expires-in, --no-expiry or --name"
+            "nothing to change: give --scope, --expires-in, --no-expiry, --name, "
+            "--rate, --credits, --refill, --allow-ip, --no-rate, --no-credits or --clear-ips"
         )
     changed = runtime.hive().update(secret_id, actor=runtime.actor, **changes)
     _changed(runtime, changed, as_json, "Secret updated")
+
+
+def _limit_changes(
+    rate: str | None,
+    credits: int | None,
+    refill: str | None,
+    allowed_ips: tuple[str, ...],
+    no_rate: bool,
+    no_credits: bool,
+    clear_ips: bool,
+) -> dict[str, Any]:
+    """The limit arguments of :meth:`KeyHive.update` that the flags ask for (None removes)."""
+    changes: dict[str, Any] = {}
+    if rate is not None or no_rate:
+        changes["rate"] = rate
+    if credits is not None:
+        changes["credits"] = credits
+    if refill is not None:
+        changes["refill"] = refill
+    if no_credits:
+        changes["credits"] = None
+        changes["refill"] = None
+    if allowed_ips or clear_ips:
+        changes["allowed_ips"] = allowed_ips
+    return changes

@@ -33,6 +33,7 @@ def _read_stdin(what: str) -> str:
     multiple=True,
     help="A scope the request needs (repeatable); all must be granted.",
 )
+@click.option("--ip", help="The caller's address, checked against the secret's allowlist.")
 @json_option
 @pass_runtime
 def verify(
@@ -41,6 +42,7 @@ def verify(
     client_id: str | None,
     secret: str | None,
     scopes: tuple[str, ...],
+    ip: str | None,
     as_json: bool,
 ) -> None:
     """Verify TOKEN (or '-' to read it from stdin), or --client-id with --secret.
@@ -53,10 +55,10 @@ def verify(
     hive = runtime.hive()
     result: Verification
     if token is not None:
-        result = hive.verify(_read_stdin("token") if token == "-" else token, scopes)
+        result = hive.verify(_read_stdin("token") if token == "-" else token, scopes, ip=ip)
     elif client_id is not None and secret is not None:
         presented = _read_stdin("secret") if secret == "-" else secret
-        result = hive.verify_pair(client_id, presented, scopes)
+        result = hive.verify_pair(client_id, presented, scopes, ip=ip)
     else:
         raise click.UsageError("give a TOKEN ('-' for stdin), or --client-id with --secret")
     if as_json:

@@ -596,9 +596,12 @@ class KeyHive:
     def verify_cached(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification | None:
-        """The answer if the cache has this credential, else None; never hashes or does I/O.
+        """The answer when it needs neither a hash nor I/O, else None.
 
-        The async twin calls it on the event loop and sends only misses to its workers.
+        That is a cache hit, a malformed token, or an id or address whose failures are
+        being throttled. The async twin and the server call it on the event loop and
+        send only the rest to their workers, so a flood of wrong secrets for one id
+        does not occupy the thread pool.
         """
         cache = self._cache
         if cache is None:
@@ -616,7 +619,7 @@ class KeyHive:
             return None
         entry = cache.get(cache.digest(text))
         if entry is None:
-            return None
+            return self._refused_early(credential, ip)
         secret = entry.secret
         if self._remote_counters and (secret.rate_limit is not None or secret.credits is not None):
             return None  # its counters live in Redis: a network call, not for the event loop
@@ -625,6 +628,16 @@ class KeyHive:
         except InvalidInput:
             return _NOT_FOUND
         return self._judge(entry.secret, entry.client, required, ip, entry.valid)
+
+    def _refused_early(self, credential: Credential, ip: str | None) -> Verification | None:
+        """NOT_FOUND for what fails before any lookup: bad form, or throttled failures."""
+        if isinstance(credential, PairCredential):
+            return self._throttled(f"client:{credential.client_id}", ip)
+        try:
+            parsed = parse_token(credential.token)
+        except InvalidInput:
+            return _NOT_FOUND
+        return self._throttled(f"id:{parsed.secret_id}", ip)
 
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None

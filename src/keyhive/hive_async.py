@@ -59,7 +59,7 @@ class AsyncKeyHive:
     async def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
-        hit = self.hive.verify_cached(credential, scopes)
+        hit = self.hive.verify_cached(credential, scopes, ip=ip)
         if hit is not None:
             return hit
         return await self._run(self.hive.verify_credential, credential, scopes, ip=ip)

@@ -10,6 +10,7 @@ import pytest
 from keyhive import Code, FrozenClock, KeyHive, Settings
 from keyhive.credentials import PairCredential, TokenCredential
 from keyhive.limits.cache import VerificationCache
+from tests.service.test_verify import forged
 
 
 def test_second_check_is_a_cache_hit_and_skips_storage(hive: KeyHive) -> None:
@@ -75,7 +76,21 @@ def test_cached_wrong_client_in_pair_is_not_found(hive: KeyHive) -> None:
     assert found is not None and found.code is Code.NOT_FOUND
     mine = hive.verify_cached(PairCredential(issued.client_id, issued.token))
     assert mine is not None and mine.valid
-    assert hive.verify_cached(TokenCredential("never-seen")) is None
+    unseen = hive.issue_secret(issued.client_id)
+    assert hive.verify_cached(TokenCredential(unseen.token)) is None, "a miss needs the slow path"
+    malformed = hive.verify_cached(TokenCredential("never-seen"))
+    assert malformed is not None and malformed.code is Code.NOT_FOUND
+
+
+def test_throttled_ids_are_refused_without_the_slow_path(hive: KeyHive) -> None:
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    wrong = forged(issued.token)
+    while hive.verify(wrong).retry_after is None:
+        pass
+    early = hive.verify_cached(TokenCredential(wrong))
+    assert early is not None and early.code is Code.NOT_FOUND and early.retry_after
+    pair = hive.verify_cached(PairCredential("nobody", "wrong"))
+    assert pair is None, "an unthrottled pair still needs the slow path"
 
 
 def test_lru_bound_and_ttl() -> None:

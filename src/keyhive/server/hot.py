@@ -26,7 +26,7 @@ from keyhive.model import Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics, timed
-from keyhive.server.problems import HTTPProblem, problem, validation_problem
+from keyhive.server.problems import HTTPProblem, problem, problem_body, validation_problem
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
 _WANTED: Final = frozenset({"authorization", "x-api-key", "x-real-ip", "x-forwarded-for"})
@@ -40,6 +40,19 @@ async def _send_json(send: Send, payload: bytes, extra: Sequence[tuple[bytes, by
         *extra,
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_problem(send: Send, exc: HTTPProblem) -> None:
+    """The problem as raw ASGI messages: refusals are the bulk of a flood, keep them cheap."""
+    body = problem_body(exc.status, exc.detail, exc.slug, exc.extensions)
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -132,7 +145,7 @@ class HotPath:
             try:
                 await handler(scope, receive, send)
             except HTTPProblem as exc:
-                await exc.response()(scope, receive, send)
+                await _send_problem(send, exc)
 
         await timed(self.metrics, lambda _scope: route, answering, scope, receive, send)
 

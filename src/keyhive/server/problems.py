@@ -85,14 +85,21 @@ def problem(
     **extensions: Any,
 ) -> ProblemResponse:
     """A problem+json response; ``slug`` None means a plain HTTP error (``about:blank``)."""
-    body: dict[str, Any] = {
+    body = problem_body(status, detail, slug, extensions)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def problem_body(
+    status: int, detail: str | None, slug: str | None, extensions: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The RFC 9457 members of a problem."""
+    return {
         "type": _TYPE_PREFIX + slug if slug else "about:blank",
         "title": _title(status),
         "status": status,
         "detail": detail,
         **extensions,
     }
-    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
 def _title(status: int) -> str:

@@ -772,8 +772,8 @@ class KeyHive:
         try:
             spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
         except Exception:
-            # Credits are a budget: when their counter cannot be reached, refuse (fail closed).
-            log.warning("credit counter unavailable; refusing spend")
+            # Credits are a budget: when their counter cannot be reached, refuse (fail
+            # closed). The counter logs the outage once; this path runs per request.
             return Verification(
                 Code.USAGE_EXCEEDED,
                 client,

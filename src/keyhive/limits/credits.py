@@ -8,8 +8,11 @@ verifications never take the balance below zero. ``memory`` counts in this proce
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class CreditCounter(Protocol):
@@ -66,9 +69,19 @@ class RedisCredits:
         self._script = self._redis.register_script(_SPEND)
         self._prefix = prefix
         self._ttl = ttl
+        self._down = False  # log an outage once when it starts, not per request
 
     def spend(self, key: str, allowance: int, start: int, cost: int = 1) -> tuple[bool, int]:
-        spent, used = self._script(
-            keys=[self._prefix + key], args=[allowance, start, cost, self._ttl]
-        )
+        try:
+            spent, used = self._script(
+                keys=[self._prefix + key], args=[allowance, start, cost, self._ttl]
+            )
+        except Exception as exc:
+            if not self._down:
+                self._down = True
+                log.warning("credit counters unreachable (%s); refusing spends", type(exc).__name__)
+            raise
+        if self._down:
+            self._down = False
+            log.warning("credit counters reachable again")
         return bool(spent), int(used)

@@ -263,9 +263,11 @@ def run(
         log = Path(tmp) / "server.log"
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHIVE_")}
         raw_url = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base_env, log))
-        targets: list[tuple[str, str, dict[str, Any]]] = [
-            ("raw ASGI hello-world (GET /)", raw_url + "/", {})
-        ]
+        raw_get = "raw ASGI hello-world (GET /)"
+        raw_post = "raw ASGI hello-world (POST /, same body and headers as /v1/verify)"
+        targets: list[tuple[str, str, dict[str, Any]]] = [(raw_get, raw_url + "/", {})]
+        # Each keyhive route is compared with the raw app answering the same request shape.
+        baseline: dict[str, str] = {}
         keyhive_url = None
         if not server_available():
             notes.append(f"{SERVER_APP} does not exist in this checkout yet: keyhive HTTP skipped")
@@ -288,9 +290,12 @@ def run(
             }
             good = {"headers": (f"Authorization: Bearer {tokens['token']}",)}
             targets += [
+                (raw_post, raw_url + "/", verify),
                 ("keyhive POST /v1/verify (cache hit)", keyhive_url + "/v1/verify", verify),
                 ("keyhive GET /v1/auth (cache hit)", keyhive_url + "/v1/auth", good),
             ]
+            baseline["keyhive POST /v1/verify (cache hit)"] = raw_post
+            baseline["keyhive GET /v1/auth (cache hit)"] = raw_get
         print(f"  warm-up, then {ROUNDS} alternating rounds of {per_round} s ...", flush=True)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
         for _name, url, kwargs in targets:
@@ -298,10 +303,15 @@ def run(
         for _ in range(ROUNDS):
             for name, url, kwargs in targets:
                 runs[name].append(wrk(binary, url, per_round, **kwargs))
-        raw = _combine(runs[targets[0][0]])
-        out["rows"].append({"name": targets[0][0], **raw})
-        for name, _, _ in targets[1:]:
-            out["rows"].append({"name": name, **_combine(runs[name], raw["rps"])})
+        raws = {name: _combine(runs[name]) for name in (raw_get, raw_post) if name in runs}
+        for name, _, _ in targets:
+            if name in raws:
+                out["rows"].append({"name": name, **raws[name]})
+            else:
+                reference = raws[baseline[name]]["rps"]
+                out["rows"].append(
+                    {"name": name, "baseline": baseline[name], **_combine(runs[name], reference)}
+                )
         if keyhive_url is not None:
             bad = (f"Authorization: Bearer {tokens['wrong']}",)
             out["flood"] = _flood(binary, keyhive_url, per_round, good["headers"], bad)

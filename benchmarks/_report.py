@@ -231,6 +231,10 @@ def _part_b(http: dict[str, Any]) -> list[str]:
     if "skipped" in http or not http:
         return [*out, f"Not run: {http.get('skipped', 'see notes')}.", ""]
     out += [
+        "Each keyhive row's share is taken against the raw app answering the same request",
+        "shape: GET with no body for /v1/auth, POST with the same headers and JSON body for",
+        "/v1/verify (the raw app reads the body, as any endpoint must).",
+        "",
         "| route | req/s | p50 | p99 | share of raw ASGI | non-2xx | goals |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]

@@ -30,5 +30,9 @@ async def app(
                 return
     if scope["type"] != "http":
         return
+    more = True
+    while more:  # read the request body, as any real endpoint must
+        message = await receive()
+        more = message.get("more_body", False)
     await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
     await send({"type": "http.response.body", "body": b"ok"})

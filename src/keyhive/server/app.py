@@ -20,7 +20,7 @@ from keyhive.server import openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
 from keyhive.server.health import health_router
-from keyhive.server.hot import HotPath
+from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.settings import Settings
 
@@ -63,6 +63,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     max_body: int = MAX_BODY,
+    tarpit: float = TARPIT,
 ) -> FastAPI:
     """The service over ``hive`` (or a KeyHive built from ``settings`` / the environment).
 
@@ -81,7 +82,7 @@ def create_app(
             await run_in_threadpool(service.close if owned else service.flush)
 
     app = KeyhiveAPI(
-        HotPath(service, metrics, max_body),
+        HotPath(service, metrics, max_body, tarpit),
         title="keyhive",
         version=_version(),
         description=_DESCRIPTION,

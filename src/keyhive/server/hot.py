@@ -7,6 +7,7 @@ hop to the thread pool. Their OpenAPI entries are written by hand in openapi.py.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
 import json
@@ -22,13 +23,15 @@ from starlette.types import Receive, Scope, Send
 from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.errors import InvalidInput
 from keyhive.hive import VERIFY_SCOPE, KeyHive
-from keyhive.model import Verification
+from keyhive.model import Code, Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics, timed
 from keyhive.server.problems import HTTPProblem, problem, problem_body, validation_problem
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
+#: Seconds by which a refusal for a throttled id or address is delayed.
+TARPIT: Final = 0.25
 _WANTED: Final = frozenset({"authorization", "x-api-key", "x-real-ip", "x-forwarded-for"})
 
 
@@ -120,10 +123,13 @@ class HotPath:
 
     PATHS: Final = frozenset({"/v1/auth", "/v1/verify"})
 
-    def __init__(self, hive: KeyHive, metrics: Metrics, max_body: int) -> None:
+    def __init__(
+        self, hive: KeyHive, metrics: Metrics, max_body: int, tarpit: float = TARPIT
+    ) -> None:
         self.hive = hive
         self.metrics = metrics
         self.max_body = max_body
+        self.tarpit = tarpit
         self.payload = _Payloads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,10 +158,17 @@ class HotPath:
     async def _verified(
         self, credential: Credential, required: Sequence[str], ip: str | None
     ) -> Verification:
-        hit = self.hive.verify_cached(credential, required, ip=ip)
-        if hit is not None:
-            return hit
-        return await run_in_threadpool(self.hive.verify_credential, credential, required, ip=ip)
+        result = self.hive.verify_cached(credential, required, ip=ip)
+        if result is None:
+            result = await run_in_threadpool(
+                self.hive.verify_credential, credential, required, ip=ip
+            )
+        if self.tarpit and result.retry_after is not None and result.code is Code.NOT_FOUND:
+            # A throttled id or address: answer late. A sleeping coroutine costs nothing,
+            # while a brute-force client that waits for answers slows to a crawl and
+            # leaves the event loop to legitimate traffic.
+            await asyncio.sleep(self.tarpit)
+        return result
 
     async def _auth(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)

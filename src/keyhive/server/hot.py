@@ -32,7 +32,9 @@ from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, Verify
 
 #: Seconds by which a refusal for a throttled id or address is delayed.
 TARPIT: Final = 0.25
-_WANTED: Final = frozenset({"authorization", "x-api-key", "x-real-ip", "x-forwarded-for"})
+_WANTED: Final = {
+    name.encode(): name for name in ("authorization", "x-api-key", "x-real-ip", "x-forwarded-for")
+}
 
 
 async def _send_json(send: Send, payload: bytes, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
@@ -237,8 +239,8 @@ def _headers(scope: Scope) -> dict[str, str]:
     """The request headers the hot path reads, by lower-case name (first one wins)."""
     found: dict[str, str] = {}
     for name, value in scope["headers"]:
-        key = name.decode("latin-1")
-        if key in _WANTED and key not in found:
+        key = _WANTED.get(name)  # ASGI servers give header names in lower case
+        if key is not None and key not in found:
             found[key] = value.decode("latin-1")
     return found
 

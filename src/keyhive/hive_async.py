@@ -23,12 +23,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least one.
+
+    Slow hashes release the GIL, so one worker per usable core keeps them all busy;
+    more workers would only take CPU time from the event loop.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        return max(1, os.cpu_count() or 1)
+
+
 class AsyncKeyHive:
     """Wraps a KeyHive; ``max_workers`` bounds how many slow checks run at once."""
 
     def __init__(self, hive: KeyHive, *, max_workers: int | None = None) -> None:
         self.hive = hive
-        workers = max_workers or max(2, os.cpu_count() or 2)
+        workers = max_workers or usable_cores()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyhive-hash")
 
     @classmethod

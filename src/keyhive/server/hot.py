@@ -12,23 +12,27 @@ import functools
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
+import anyio.to_thread
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.errors import InvalidInput
 from keyhive.hive import VERIFY_SCOPE, KeyHive
+from keyhive.hive_async import usable_cores
 from keyhive.model import Code, Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics, timed
 from keyhive.server.problems import HTTPProblem, problem, problem_body, validation_problem
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
+
+T = TypeVar("T")
 
 #: Seconds by which a refusal for a throttled id or address is delayed.
 TARPIT: Final = 0.25
@@ -132,6 +136,10 @@ class HotPath:
         self.metrics = metrics
         self.max_body = max_body
         self.tarpit = tarpit
+        # Slow checks (a hash, a database read) run in as many threads as this process
+        # may use cores: more would only take CPU from the event loop, which answers
+        # every cache hit.
+        self._workers = anyio.CapacityLimiter(usable_cores())
         self.payload = _Payloads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,13 +165,16 @@ class HotPath:
 
         await timed(self.metrics, lambda _scope: route, answering, scope, receive, send)
 
+    async def _slow(self, call: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(call, limiter=self._workers)
+
     async def _verified(
         self, credential: Credential, required: Sequence[str], ip: str | None
     ) -> Verification:
         result = self.hive.verify_cached(credential, required, ip=ip)
         if result is None:
-            result = await run_in_threadpool(
-                self.hive.verify_credential, credential, required, ip=ip
+            result = await self._slow(
+                functools.partial(self.hive.verify_credential, credential, required, ip=ip)
             )
         if self.tarpit and result.retry_after is not None and result.code is Code.NOT_FOUND:
             # A throttled id or address: answer late. A sleeping coroutine costs nothing,
@@ -205,7 +216,7 @@ class HotPath:
         raw = await self._body(receive)
         hit = self.hive.verify_cached(caller, (VERIFY_SCOPE,))
         if hit is None or not grants(hit, VERIFY_SCOPE):
-            await run_in_threadpool(check_caller, self.hive, caller, VERIFY_SCOPE)
+            await self._slow(functools.partial(check_caller, self.hive, caller, VERIFY_SCOPE))
         body, invalid = parse_verify_body(raw)
         if body is None:
             assert invalid is not None

@@ -617,8 +617,11 @@ class KeyHive:
             text = credential.token
         if type(text) is not str or len(text) > _MAX_PRESENTED + check.MAX_ID + 1:
             return None
-        entry = cache.get(cache.digest(text))
+        key = cache.digest(text)
+        entry = cache.get(key)
         if entry is None:
+            if cache.stale(key) is not None:
+                return None  # a known credential past its TTL: re-read it off the loop
             return self._refused_early(credential, ip)
         secret = entry.secret
         if self._remote_counters and (secret.rate_limit is not None or secret.credits is not None):
@@ -670,6 +673,9 @@ class KeyHive:
             entry = cache.get(key)
             if entry is not None:
                 return self._judge(entry.secret, entry.client, required, ip, entry.valid)
+        known = self._revalidated(key, required, ip)
+        if known is not None:
+            return known
         throttled = self._throttled(f"client:{client_id}", ip)
         if throttled is not None:
             return throttled
@@ -685,6 +691,9 @@ class KeyHive:
     def _verify_token(
         self, parsed: ParsedToken, required: tuple[str, ...], ip: str | None, key: bytes | None
     ) -> Verification:
+        known = self._revalidated(key, required, ip)
+        if known is not None:
+            return known
         throttled = self._throttled(f"id:{parsed.secret_id}", ip)
         if throttled is not None:
             return throttled
@@ -695,6 +704,23 @@ class KeyHive:
             return self._matched(stored, parsed.text, required, key, ip)
         self._failed(f"id:{parsed.secret_id}", ip)
         return _NOT_FOUND
+
+    def _revalidated(
+        self, key: bytes | None, required: tuple[str, ...], ip: str | None
+    ) -> Verification | None:
+        """For a credential whose cache entry outlived its TTL: re-read, don't re-hash."""
+        if key is None or self._cache is None:
+            return None
+        old = self._cache.stale(key)
+        if old is None:
+            return None
+        stored = self.store.get_secret(old.secret.secret_id)
+        client = self.store.get_client(old.client.client_id) if stored is not None else None
+        if stored is None or client is None or stored.secret.client_id != client.client_id:
+            self._evict("secret", old.secret.secret_id)
+            return _NOT_FOUND
+        self._cache.put(key, stored.secret, client)
+        return self._judge(stored.secret, client, required, ip)
 
     def _throttled(self, ident: str, ip: str | None) -> Verification | None:
         throttle = self._throttle

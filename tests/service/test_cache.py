@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -135,3 +136,42 @@ def test_change_by_another_process_reaches_a_running_hive_within_a_second(tmp_pa
     assert server.verify(issued.token).code is Code.REVOKED
     cli.close()
     server.close()
+
+
+def test_entry_past_its_ttl_is_reread_not_rehashed(clock: FrozenClock) -> None:
+    from tests.service.test_verify import CountingHashing
+
+    counting = CountingHashing(Settings(hashing_profile="cheapest").make_hashing().current)
+    hive = KeyHive("memory://", hashing=counting, clock=clock, cache_ttl=5, watch_changes=False)
+    assert hive.cache is not None
+    now = [0.0]
+    hive.cache._monotonic = lambda: now[0]
+    issued = hive.issue_secret(hive.create_client("c").client_id, scopes=["a:b"])
+    CountingHashing.calls = 0
+    assert hive.verify(issued.token, ["a:b"]).valid
+    assert CountingHashing.calls == 1
+    now[0] = 10.0  # past the TTL
+    assert hive.verify_cached(TokenCredential(issued.token)) is None, "needs a store read"
+    assert hive.verify(issued.token, ["a:b"]).valid
+    assert CountingHashing.calls == 1, "a known credential is re-read, not re-hashed"
+    # A change that no invalidation reported is picked up by the re-read.
+    with hive.store.transaction() as tx:
+        secret = hive.get_secret(issued.secret_id)
+        tx.update_secret(dataclasses.replace(secret, revoked_at=clock.now()))
+    now[0] = 20.0
+    assert hive.verify(issued.token).code is Code.REVOKED
+    hive.close()
+
+
+def test_flooding_a_public_id_does_not_lock_out_its_holder(hive: KeyHive) -> None:
+    assert hive.cache is not None
+    now = [0.0]
+    hive.cache._monotonic = lambda: now[0]
+    issued = hive.issue_secret(hive.create_client("c").client_id)
+    assert hive.verify(issued.token).valid
+    wrong = forged(issued.token)
+    while hive.verify(wrong).retry_after is None:
+        pass
+    now[0] = 3600.0  # the holder's entry is long past its TTL while the id is throttled
+    assert hive.verify(issued.token).valid
+    assert hive.verify(wrong).retry_after is not None, "the attacker stays throttled"

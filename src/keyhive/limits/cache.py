@@ -65,19 +65,28 @@ class VerificationCache:
         return digest.digest()
 
     def get(self, key: bytes) -> CacheEntry | None:
-        """The live entry for ``key``, refreshed as most recently used; None on a miss."""
+        """The live entry for ``key``, refreshed as most recently used; None on a miss.
+
+        An entry past its TTL counts as a miss here but stays, for :meth:`stale`.
+        """
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            if entry.deadline <= self._monotonic():
-                self._drop(key, entry)
+            if entry is None or entry.deadline <= self._monotonic():
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
             return entry
+
+    def stale(self, key: bytes) -> CacheEntry | None:
+        """The entry for ``key`` even past its TTL: proof that this credential matched.
+
+        The facade re-reads such a secret and its client from the store instead of
+        hashing again, so a known credential is never locked out by the failure
+        throttle (which an attacker can trip for any public secret id).
+        """
+        with self._lock:
+            return self._entries.get(key)
 
     def put(self, key: bytes, secret: Secret, client: Client) -> None:
         entry = CacheEntry(

@@ -1,21 +1,21 @@
 """The KeyHive facade: clients, secrets, verification and the audit log over one Store.
 
-Depends only on the Store protocol and the core; the backends come from a URL.
+Depends only on the Store protocol and the core; the backends come from URLs
+(:mod:`keyhive.backends`); verification itself lives in :mod:`keyhive.verification`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from keyhive import backends
 from keyhive import validation as check
 from keyhive.clock import Clock, SystemClock
-from keyhive.credentials import Credential, PairCredential, TokenCredential
+from keyhive.credentials import Credential
 from keyhive.durations import parse_duration
 from keyhive.errors import (
     ClientNotFound,
@@ -24,29 +24,26 @@ from keyhive.errors import (
     SecretNotFound,
 )
 from keyhive.hashing import Hashing, SeedScryptHasher
-from keyhive.ipallow import ip_allowed, normalize_networks
+from keyhive.ipallow import normalize_networks
 from keyhive.limits.cache import VerificationCache
 from keyhive.limits.changes import AuditPoller, Invalidator
-from keyhive.limits.credits import CreditCounter, MemoryCredits, RedisCredits
-from keyhive.limits.rate import LimitsRateLimiter, RateLimiter
+from keyhive.limits.credits import CreditCounter
+from keyhive.limits.rate import RateLimiter
 from keyhive.limits.throttle import FailureThrottle
 from keyhive.limits.usage import UsageBuffer
-from keyhive.model import AuditEvent, Client, Code, Issued, Secret, StoredSecret, Verification
-from keyhive.quotas import RateLimit, credit_period, period_end, validate_credits
-from keyhive.scopes import allows, normalize_scopes
+from keyhive.model import AuditEvent, Client, Issued, Secret, StoredSecret, Verification
+from keyhive.quotas import RateLimit, validate_credits
+from keyhive.scopes import normalize_scopes
 from keyhive.settings import Settings
 from keyhive.storage import Store, open_store
 from keyhive.tokens import (
-    MAX_TOKEN_LENGTH,
     KeyFormat,
-    ParsedToken,
     generate_key,
     is_secret_id,
-    looks_like_token,
     make_token,
-    parse_token,
     validate_prefix,
 )
+from keyhive.verification import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +52,7 @@ VERIFY_SCOPE: Final = "keyhive:verify"
 ADMIN_OWNER: Final = "keyhive"
 ADMIN_CLIENT_NAME: Final = "keyhive admin"
 _ATTEMPTS: Final = 8
-_MAX_PRESENTED: Final = 1024
 _UNSET: Any = object()
-_NOT_FOUND: Final = Verification(Code.NOT_FOUND)
 
 
 class KeyHive:
@@ -100,18 +95,27 @@ class KeyHive:
         self._throttle: FailureThrottle | None = (
             FailureThrottle() if throttle is _UNSET else throttle
         )
-        self._rate = rate_limiter or _rate_limiter(self.settings.redis_url)
-        self._credits = credit_counter or _credit_counter(self.settings.redis_url)
-        self._remote_counters = bool(self.settings.redis_url)
+        redis_url = self.settings.redis_url
+        self.verifier = Verifier(
+            store=self.store,
+            hashing=self.hashing,
+            clock=self.clock,
+            cache=self._cache,
+            throttle=self._throttle,
+            rate=rate_limiter or backends.rate_limiter(redis_url),
+            credits=credit_counter or backends.credit_counter(redis_url),
+            usage=self._usage,
+            remote_counters=bool(redis_url),
+        )
         self._poller: AuditPoller | None = None
         if self._cache is not None and watch_changes:
-            self._poller = AuditPoller(self.store, self._evict, interval=change_interval)
+            self._poller = AuditPoller(self.store, self.verifier.evict, interval=change_interval)
             self._poller.start()
         self._invalidator: Invalidator | None = (
-            _invalidator(self.settings.redis_url) if invalidator is _UNSET else invalidator
+            backends.invalidator(redis_url) if invalidator is _UNSET else invalidator
         )
         if self._invalidator is not None and self._cache is not None and watch_changes:
-            self._invalidator.start(self._evict, self._cache.clear)
+            self._invalidator.start(self.verifier.evict, self._cache.clear)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -566,7 +570,7 @@ class KeyHive:
             after=after.to_dict() if after is not None else None,
         )
 
-    # -- verification --------------------------------------------------------------------------
+    # -- verification (see keyhive.verification) ----------------------------------------------
     def verify(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
@@ -575,298 +579,31 @@ class KeyHive:
         A credential seen before is answered from the cache (microseconds); a malformed
         token is answered NOT_FOUND before any storage access.
         """
-        try:
-            required = _required(scopes)
-        except InvalidInput:
-            return _NOT_FOUND
-        cache = self._cache
-        if cache is not None and type(token) is str and len(token) <= MAX_TOKEN_LENGTH:
-            key = cache.digest(token)
-            entry = cache.get(key)
-            if entry is not None:
-                return self._judge(entry.secret, entry.client, required, ip, entry.valid)
-        else:
-            key = None
-        try:
-            parsed = parse_token(token)
-        except InvalidInput:
-            return _NOT_FOUND
-        return self._verify_token(parsed, required, ip, key)
-
-    def verify_cached(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verification | None:
-        """The answer when it needs neither a hash nor I/O, else None.
-
-        That is a cache hit, a malformed token, or an id or address whose failures are
-        being throttled. The async twin and the server call it on the event loop and
-        send only the rest to their workers, so a flood of wrong secrets for one id
-        does not occupy the thread pool.
-        """
-        cache = self._cache
-        if cache is None:
-            return None
-        if isinstance(credential, PairCredential):
-            if looks_like_token(credential.secret):
-                found = self.verify_cached(TokenCredential(credential.secret), scopes, ip=ip)
-                if found is not None and found.client_id != credential.client_id:
-                    return _NOT_FOUND
-                return found
-            text = f"{credential.client_id}\0{credential.secret}"
-        else:
-            text = credential.token
-        if type(text) is not str or len(text) > _MAX_PRESENTED + check.MAX_ID + 1:
-            return None
-        key = cache.digest(text)
-        entry = cache.get(key)
-        if entry is None:
-            if cache.stale(key) is not None:
-                return None  # a known credential past its TTL: re-read it off the loop
-            return self._refused_early(credential, ip)
-        secret = entry.secret
-        if self._remote_counters and (secret.rate_limit is not None or secret.credits is not None):
-            return None  # its counters live in Redis: a network call, not for the event loop
-        try:
-            required = _required(scopes)
-        except InvalidInput:
-            return _NOT_FOUND
-        return self._judge(entry.secret, entry.client, required, ip, entry.valid)
-
-    def _refused_early(self, credential: Credential, ip: str | None) -> Verification | None:
-        """NOT_FOUND for what fails before any lookup: bad form, or throttled failures."""
-        if isinstance(credential, PairCredential):
-            return self._throttled(f"client:{credential.client_id}", ip)
-        try:
-            parsed = parse_token(credential.token)
-        except InvalidInput:
-            return _NOT_FOUND
-        return self._throttled(f"id:{parsed.secret_id}", ip)
-
-    def verify_credential(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verification:
-        """Check a credential read from request headers (see :mod:`keyhive.credentials`)."""
-        if isinstance(credential, PairCredential):
-            return self.verify_pair(credential.client_id, credential.secret, scopes, ip=ip)
-        return self.verify(credential.token, scopes, ip=ip)
+        return self.verifier.verify(token, scopes, ip=ip)
 
     def verify_pair(
         self, client_id: str, secret: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
         """Check a client_id + secret pair (HTTP Basic): a token or an article-format secret."""
-        if not (isinstance(client_id, str) and isinstance(secret, str)):
-            return _NOT_FOUND
-        if not (0 < len(client_id) <= check.MAX_ID and 0 < len(secret) <= _MAX_PRESENTED):
-            return _NOT_FOUND
-        if not (_encodable(client_id) and _encodable(secret)):
-            return _NOT_FOUND
-        try:
-            required = _required(scopes)
-        except InvalidInput:
-            return _NOT_FOUND
-        if looks_like_token(secret):
-            result = self.verify(secret, required, ip=ip)
-            return result if result.client_id == client_id else _NOT_FOUND
-        cache = self._cache
-        key = cache.digest(f"{client_id}\0{secret}") if cache is not None else None
-        if cache is not None and key is not None:
-            entry = cache.get(key)
-            if entry is not None:
-                return self._judge(entry.secret, entry.client, required, ip, entry.valid)
-        known = self._revalidated(key, required, ip)
-        if known is not None:
-            return known
-        throttled = self._throttled(f"client:{client_id}", ip)
-        if throttled is not None:
-            return throttled
-        candidates = [s for s in self.store.list_secrets(client_id) if s.secret.prefix is None]
-        for stored in candidates:
-            if self.hashing.matches(stored.hash, secret):
-                return self._matched(stored, secret, required, key, ip)
-        if not candidates:
-            self.hashing.dummy_verify(secret)
-        self._failed(f"client:{client_id}", ip)
-        return _NOT_FOUND
+        return self.verifier.verify_pair(client_id, secret, scopes, ip=ip)
 
-    def _verify_token(
-        self, parsed: ParsedToken, required: tuple[str, ...], ip: str | None, key: bytes | None
+    def verify_credential(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
-        known = self._revalidated(key, required, ip)
-        if known is not None:
-            return known
-        throttled = self._throttled(f"id:{parsed.secret_id}", ip)
-        if throttled is not None:
-            return throttled
-        stored = self.store.get_secret(parsed.secret_id)
-        if stored is None or stored.secret.prefix != parsed.prefix:
-            self.hashing.dummy_verify(parsed.text)
-        elif self.hashing.matches(stored.hash, parsed.text):
-            return self._matched(stored, parsed.text, required, key, ip)
-        self._failed(f"id:{parsed.secret_id}", ip)
-        return _NOT_FOUND
+        """Check a credential read from request headers (see :mod:`keyhive.credentials`)."""
+        return self.verifier.verify_credential(credential, scopes, ip=ip)
 
-    def _revalidated(
-        self, key: bytes | None, required: tuple[str, ...], ip: str | None
+    def verify_cached(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification | None:
-        """For a credential whose cache entry outlived its TTL: re-read, don't re-hash."""
-        if key is None or self._cache is None:
-            return None
-        old = self._cache.stale(key)
-        if old is None:
-            return None
-        stored = self.store.get_secret(old.secret.secret_id)
-        client = self.store.get_client(old.client.client_id) if stored is not None else None
-        if stored is None or client is None or stored.secret.client_id != client.client_id:
-            self._evict("secret", old.secret.secret_id)
-            return _NOT_FOUND
-        self._cache.put(key, stored.secret, client)
-        return self._judge(stored.secret, client, required, ip)
-
-    def _throttled(self, ident: str, ip: str | None) -> Verification | None:
-        throttle = self._throttle
-        if throttle is None:
-            return None
-        wait = throttle.retry_after(ident)
-        if wait is None and ip:
-            wait = throttle.retry_after(f"ip:{ip}")
-        return None if wait is None else Verification(Code.NOT_FOUND, retry_after=wait)
-
-    def _failed(self, ident: str, ip: str | None) -> None:
-        if self._throttle is not None:
-            self._throttle.failed(ident)
-            if ip:
-                self._throttle.failed(f"ip:{ip}")
-
-    def _matched(
-        self,
-        stored: StoredSecret,
-        presented: str,
-        required: tuple[str, ...],
-        key: bytes | None,
-        ip: str | None,
-    ) -> Verification:
-        """The secret matched its hash: remember it, upgrade its hash, judge it."""
-        client = self.store.get_client(stored.secret.client_id)
-        if client is None:  # pragma: no cover - foreign keys prevent it
-            return _NOT_FOUND
-        if self._cache is not None and key is not None:
-            self._cache.put(key, stored.secret, client)
-        self._maybe_rehash(stored, presented)
-        return self._judge(stored.secret, client, required, ip)
-
-    def _judge(
-        self,
-        secret: Secret,
-        client: Client,
-        required: tuple[str, ...],
-        ip: str | None,
-        valid: Verification | None = None,
-    ) -> Verification:
-        """Decide for a matched secret: revocation, expiry, client state, caller address,
-        scopes, then the counters (a refused request spends no rate or credit)."""
-        now = self.clock.now()
-        if secret.revoked_at is not None and secret.revoked_at <= now:
-            return Verification(Code.REVOKED, client, secret)
-        if secret.expires_at is not None and secret.expires_at <= now:
-            return Verification(Code.EXPIRED, client, secret)
-        if not client.enabled:
-            return Verification(Code.DISABLED, client, secret)
-        if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
-            return Verification(Code.IP_NOT_ALLOWED, client, secret)
-        if required and not _permits(secret.scopes, required):
-            return Verification(Code.INSUFFICIENT_SCOPE, client, secret)
-        if secret.rate_limit is None and secret.credits is None:
-            self._usage.add(secret.secret_id, now)
-            return valid or Verification(Code.VALID, client, secret)
-        return self._count(secret, client, now)
-
-    def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
-        """Spend one rate-limit slot, then one credit; either may refuse."""
-        status = None
-        if secret.rate_limit is not None:
-            status = self._rate.hit(secret.secret_id, secret.rate_limit)
-            if not status.allowed:
-                wait = max(0.0, status.reset - time.time())
-                return Verification(
-                    Code.RATE_LIMITED, client, secret, retry_after=wait, ratelimit=status
-                )
-        if secret.credits is None:
-            self._usage.add(secret.secret_id, now)
-            return Verification(Code.VALID, client, secret, ratelimit=status)
-        period = credit_period(secret.refill, now, secret.credits_set_at)
-        start = secret.credits_used if secret.credits_period == period else 0
-        try:
-            spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
-        except Exception:
-            # Credits are a budget: when their counter cannot be reached, refuse (fail
-            # closed). The counter logs the outage once; this path runs per request.
-            return Verification(
-                Code.USAGE_EXCEEDED,
-                client,
-                secret,
-                retry_after=1.0,
-                ratelimit=status,
-                remaining=None,
-            )
-        if not spent:
-            ends = period_end(secret.refill, now)
-            return Verification(
-                Code.USAGE_EXCEEDED,
-                client,
-                secret,
-                retry_after=(ends - now).total_seconds() if ends is not None else None,
-                ratelimit=status,
-                remaining=0,
-            )
-        self._usage.add(secret.secret_id, now, period, used)
-        return Verification(
-            Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
-        )
-
-    def _maybe_rehash(self, stored: StoredSecret, presented: str) -> None:
-        if self.hashing.needs_rehash(stored.hash):
-            self.store.replace_hash(
-                stored.secret.secret_id, stored.hash, self.hashing.hash(presented)
-            )
+        """The answer when it needs neither a hash nor I/O, else None (for event loops)."""
+        return self.verifier.verify_cached(credential, scopes, ip=ip)
 
     def _changed(self, target_type: str, target_id: str) -> None:
         """After a committed change: evict here at once and tell the other nodes."""
-        self._evict(target_type, target_id)
+        self.verifier.evict(target_type, target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
-
-    def _evict(self, target_type: str, target_id: str) -> None:
-        if self._cache is None:
-            return
-        if target_type == "client":
-            self._cache.evict_client(target_id)
-        else:
-            self._cache.evict_secret(target_id)
-
-
-@functools.lru_cache(maxsize=4096)
-def _permits(granted: tuple[str, ...], required: tuple[str, ...]) -> bool:
-    """Scope matching, memoised: a service sees the same few grant/requirement pairs."""
-    return allows(granted, required)
-
-
-@functools.lru_cache(maxsize=1024)
-def _normalized(scopes: tuple[str, ...]) -> tuple[str, ...]:
-    return normalize_scopes(scopes)
-
-
-def _required(scopes: object) -> tuple[str, ...]:
-    """Required scopes, validated; memoised because the same few sets recur on every request."""
-    if not scopes:
-        return ()
-    if isinstance(scopes, str):
-        scopes = (scopes,)
-    elif not isinstance(scopes, (list, tuple)):
-        raise InvalidInput("scopes must be a list of strings", field="scopes")
-    try:
-        return _normalized(tuple(scopes))
-    except TypeError:
-        raise InvalidInput("scopes must be a list of strings", field="scopes") from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -876,31 +613,6 @@ class _Limits:
     refill: str | None = None
     credits_set_at: datetime | None = None
     allowed_ips: tuple[str, ...] = ()
-
-
-def _rate_limiter(redis_url: str | None) -> RateLimiter:
-    return LimitsRateLimiter(redis_url or "memory://")
-
-
-def _credit_counter(redis_url: str | None) -> CreditCounter:
-    return RedisCredits(redis_url) if redis_url else MemoryCredits()
-
-
-def _invalidator(redis_url: str | None) -> Invalidator | None:
-    if not redis_url:
-        return None
-    from keyhive.limits.redis_changes import RedisInvalidator
-
-    return RedisInvalidator(redis_url)
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` is valid UTF-8 material (no lone surrogates a driver would choke on)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _later(now: datetime, previous: datetime | None) -> datetime:

@@ -26,7 +26,8 @@ from ._params import PREFIX
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SQLITE_FILE = re.compile(r"sqlite(?:\+\w+)?:///([^?]+)")
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
+# Up to the last "@" before the path: a password may itself hold an "@", a user name may be empty.
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^/]*@")
 
 
 def shown_url(url: str) -> str:

@@ -1,6 +1,7 @@
 """Option callbacks that check values while parsing, so bad input is a usage error (exit 2).
 
-Callbacks rather than ParamType subclasses: ParamType is generic in new click only.
+Callbacks rather than ParamType subclasses: ParamType is generic in new click only. The
+options that several commands share, differing only in their help, are built here too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from keyhive.scopes import validate_scope
 from keyhive.tokens import validate_prefix
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[click.Context, click.Parameter, Any], Any]
 
 
@@ -69,3 +71,15 @@ NETWORKS: Callback = _checked(_network)
 SCOPES: Callback = _checked(validate_scope)
 PREFIX: Callback = _checked(validate_prefix)
 JSON_OBJECT: Callback = _checked(_json_object)
+
+
+def scope_option(help: str) -> Callable[[F], F]:
+    """The repeatable ``--scope`` of ``secret issue``, ``secret update`` and ``verify``."""
+    return click.option(
+        "--scope", "scopes", callback=SCOPES, metavar="SCOPE", multiple=True, help=help
+    )
+
+
+def expires_in_option(help: str) -> Callable[[F], F]:
+    """The ``--expires-in`` duration of ``secret issue`` and ``secret update``."""
+    return click.option("--expires-in", callback=DURATION, metavar="DURATION", help=help)

@@ -12,7 +12,7 @@ from keyhive.model import Secret
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
-from ._params import DURATION, NETWORKS, RATE, SCOPES
+from ._params import DURATION, NETWORKS, RATE, expires_in_option, scope_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,20 +66,8 @@ def limit_options(func: F) -> F:
 
 @secret.command("issue")
 @click.argument("client_id")
-@click.option(
-    "--scope",
-    "scopes",
-    callback=SCOPES,
-    metavar="SCOPE",
-    multiple=True,
-    help="A scope the secret grants (repeatable): resource:action, resource:* or *.",
-)
-@click.option(
-    "--expires-in",
-    callback=DURATION,
-    metavar="DURATION",
-    help="Lifetime such as 90d or 24h [default: none].",
-)
+@scope_option("A scope the secret grants (repeatable): resource:action, resource:* or *.")
+@expires_in_option("Lifetime such as 90d or 24h [default: none].")
 @click.option("--name", help="A label, e.g. where the secret is deployed.")
 @limit_options
 @json_option
@@ -170,20 +158,8 @@ def rotate(runtime: Runtime, secret_id: str, grace: timedelta, as_json: bool) ->
 
 @secret.command("update")
 @click.argument("secret_id")
-@click.option(
-    "--scope",
-    "scopes",
-    callback=SCOPES,
-    metavar="SCOPE",
-    multiple=True,
-    help="Replace the scopes with these (repeatable); omit to keep them.",
-)
-@click.option(
-    "--expires-in",
-    callback=DURATION,
-    metavar="DURATION",
-    help="New lifetime from now, such as 90d.",
-)
+@scope_option("Replace the scopes with these (repeatable); omit to keep them.")
+@expires_in_option("New lifetime from now, such as 90d.")
 @click.option("--no-expiry", is_flag=True, help="Remove the expiry.")
 @click.option("--name", help="A new label.")
 @limit_options

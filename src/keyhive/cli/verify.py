@@ -10,7 +10,7 @@ from keyhive.model import Verification
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
-from ._params import SCOPES
+from ._params import scope_option
 
 
 def _read_stdin(what: str) -> str:
@@ -25,14 +25,7 @@ def _read_stdin(what: str) -> str:
 @click.argument("token", required=False)
 @click.option("--client-id", help="Verify a client_id + secret pair instead of a token.")
 @click.option("--secret", help="The secret of the pair; '-' reads it from stdin.")
-@click.option(
-    "--scope",
-    "scopes",
-    callback=SCOPES,
-    metavar="SCOPE",
-    multiple=True,
-    help="A scope the request needs (repeatable); all must be granted.",
-)
+@scope_option("A scope the request needs (repeatable); all must be granted.")
 @click.option("--ip", help="The caller's address, checked against the secret's allowlist.")
 @json_option
 @pass_runtime

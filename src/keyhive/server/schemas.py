@@ -157,30 +157,25 @@ class ClientPage(BaseModel):
 # -- secrets -------------------------------------------------------------------------------
 
 
-class SecretIssue(_Body):
+class _SecretFields(_Body):
+    """The fields an admin sets on a secret, the same when it is issued and when changed."""
+
+    scopes: Scopes = []
+    name: Name | None = None
+    expires_in: Duration | None = None
+    expires_at: Timestamp | None = None
+    rate: Rate | None = None
+    credits: Credits | None = None
+    refill: Refill | None = None
+    allowed_ips: Networks = []
+
+
+class SecretIssue(_SecretFields):
     """``rate``, ``credits`` (refilled each ``refill``) and ``allowed_ips`` limit its use."""
 
-    scopes: Scopes = []
-    name: Name | None = None
-    expires_in: Duration | None = None
-    expires_at: Timestamp | None = None
-    rate: Rate | None = None
-    credits: Credits | None = None
-    refill: Refill | None = None
-    allowed_ips: Networks = []
 
-
-class SecretPatch(_Body):
+class SecretPatch(_SecretFields):
     """Only the fields present change; null removes an expiry or a limit."""
-
-    scopes: Scopes = []
-    name: Name | None = None
-    expires_in: Duration | None = None
-    expires_at: Timestamp | None = None
-    rate: Rate | None = None
-    credits: Credits | None = None
-    refill: Refill | None = None
-    allowed_ips: Networks = []
 
 
 class RevokeBody(_Body):

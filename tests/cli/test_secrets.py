@@ -39,6 +39,14 @@ def test_issue_json(run: Run, client_id: str) -> None:
     [
         (("--expires-in", "soon"), "--expires-in"),
         (("--scope", "nocolon"), "--scope"),
+        (("--rate", "fast"), "--rate"),
+        (("--rate", "0/minute"), "--rate"),
+        (("--credits", "-1"), "--credits"),
+        (("--credits", "many"), "--credits"),
+        (("--credits", "5", "--refill", "week"), "--refill"),
+        (("--refill", "day"), "--refill needs --credits"),
+        (("--allow-ip", "10.0.0.0/33"), "--allow-ip"),
+        (("--allow-ip", "localhost"), "--allow-ip"),
     ],
 )
 def test_issue_rejects_bad_options(

@@ -6,7 +6,7 @@ with the caller's secret_id as the audit actor. Client ids are base64 and may co
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
@@ -30,17 +30,23 @@ from keyhive.server.schemas import (
     SecretPatch,
 )
 
-T = TypeVar("T")
 _READ = errors(401, 403, 404, 422, 429, 503)
 _WRITE = errors(400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+class _Record(Protocol):
+    """What the facade returns for one client, secret or issued secret."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 def admin_router(hive: KeyHive) -> APIRouter:
     Actor = Annotated[str, Depends(caller(hive, ADMIN_SCOPE))]  # noqa: N806
     router = APIRouter(prefix="/v1", tags=["admin"])
 
-    async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await run_in_threadpool(func, *args, **kwargs)
+    async def one(func: Callable[..., _Record], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Run a facade call in the thread pool; answer the record it returns."""
+        return (await run_in_threadpool(func, *args, **kwargs)).to_dict()
 
     # -- clients ---------------------------------------------------------------------------
     @router.get("/clients", response_model=ClientPage, responses=_READ, summary="List clients")
@@ -50,7 +56,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         after: Annotated[str | None, Query(max_length=128, description="a client_id")] = None,
     ) -> dict[str, Any]:
-        clients = await call(hive.list_clients, owner=owner, limit=limit, after=after)
+        clients = await run_in_threadpool(hive.list_clients, owner=owner, limit=limit, after=after)
         last = clients[-1].client_id if len(clients) == limit else None
         return {"items": [c.to_dict() for c in clients], "next": last}
 
@@ -62,10 +68,9 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Create a client",
     )
     async def create_client(actor: Actor, body: ClientCreate) -> dict[str, Any]:
-        client = await call(
+        return await one(
             hive.create_client, body.name, owner=body.owner, metadata=body.metadata, actor=actor
         )
-        return client.to_dict()
 
     @router.get(
         "/clients/{client_id:path}/secrets",
@@ -74,7 +79,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="List a client's secrets",
     )
     async def list_secrets(actor: Actor, client_id: str) -> dict[str, Any]:
-        secrets = await call(hive.list_secrets, client_id)
+        secrets = await run_in_threadpool(hive.list_secrets, client_id)
         return {"items": [s.to_dict() for s in secrets]}
 
     @router.post(
@@ -85,7 +90,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Issue a secret (the token is in this response only)",
     )
     async def issue_secret(actor: Actor, client_id: str, body: SecretIssue) -> dict[str, Any]:
-        issued = await call(
+        return await one(
             hive.issue_secret,
             client_id,
             scopes=body.scopes,
@@ -98,7 +103,6 @@ def admin_router(hive: KeyHive) -> APIRouter:
             allowed_ips=body.allowed_ips,
             actor=actor,
         )
-        return issued.to_dict()
 
     @router.post(
         "/clients/{client_id:path}/disable",
@@ -107,7 +111,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Disable a client: its secrets answer DISABLED",
     )
     async def disable_client(actor: Actor, client_id: str) -> dict[str, Any]:
-        return (await call(hive.disable_client, client_id, actor=actor)).to_dict()
+        return await one(hive.disable_client, client_id, actor=actor)
 
     @router.post(
         "/clients/{client_id:path}/enable",
@@ -116,7 +120,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Enable a client again",
     )
     async def enable_client(actor: Actor, client_id: str) -> dict[str, Any]:
-        return (await call(hive.enable_client, client_id, actor=actor)).to_dict()
+        return await one(hive.enable_client, client_id, actor=actor)
 
     @router.get(
         "/clients/{client_id:path}",
@@ -125,7 +129,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Show a client",
     )
     async def get_client(actor: Actor, client_id: str) -> dict[str, Any]:
-        return (await call(hive.get_client, client_id)).to_dict()
+        return await one(hive.get_client, client_id)
 
     @router.patch(
         "/clients/{client_id:path}",
@@ -134,14 +138,14 @@ def admin_router(hive: KeyHive) -> APIRouter:
         summary="Change a client's name, owner, metadata or enabled flag",
     )
     async def patch_client(actor: Actor, client_id: str, body: ClientPatch) -> dict[str, Any]:
-        return (await call(_patch_client, hive, client_id, body, actor)).to_dict()
+        return await one(_patch_client, hive, client_id, body, actor)
 
     # -- secrets ---------------------------------------------------------------------------
     @router.get(
         "/secrets/{secret_id}", response_model=SecretOut, responses=_READ, summary="Show a secret"
     )
     async def get_secret(actor: Actor, secret_id: str) -> dict[str, Any]:
-        return (await call(hive.get_secret, secret_id)).to_dict()
+        return await one(hive.get_secret, secret_id)
 
     @router.patch(
         "/secrets/{secret_id}",
@@ -152,8 +156,8 @@ def admin_router(hive: KeyHive) -> APIRouter:
     async def patch_secret(actor: Actor, secret_id: str, body: SecretPatch) -> dict[str, Any]:
         changes = {field: getattr(body, field) for field in body.model_fields_set}
         if not changes:
-            return (await call(hive.get_secret, secret_id)).to_dict()
-        return (await call(hive.update, secret_id, actor=actor, **changes)).to_dict()
+            return await one(hive.get_secret, secret_id)
+        return await one(hive.update, secret_id, actor=actor, **changes)
 
     @router.post(
         "/secrets/{secret_id}/revoke",
@@ -165,7 +169,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         actor: Actor, secret_id: str, body: RevokeBody | None = None
     ) -> dict[str, Any]:
         reason = body.reason if body else None
-        return (await call(hive.revoke, secret_id, reason=reason, actor=actor)).to_dict()
+        return await one(hive.revoke, secret_id, reason=reason, actor=actor)
 
     @router.post(
         "/secrets/{secret_id}/rotate",
@@ -178,7 +182,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
         actor: Actor, secret_id: str, body: RotateBody | None = None
     ) -> dict[str, Any]:
         grace = body.grace if body else "0s"
-        return (await call(hive.rotate, secret_id, grace=grace, actor=actor)).to_dict()
+        return await one(hive.rotate, secret_id, grace=grace, actor=actor)
 
     # -- audit -----------------------------------------------------------------------------
     @router.get("/audit", response_model=AuditPage, responses=_READ, summary="The audit log")
@@ -190,7 +194,7 @@ def admin_router(hive: KeyHive) -> APIRouter:
             str | None, Query(max_length=128, description="a client_id or secret_id")
         ] = None,
     ) -> dict[str, Any]:
-        events = await call(hive.audit, after_id=after, limit=limit, target_id=target)
+        events = await run_in_threadpool(hive.audit, after_id=after, limit=limit, target_id=target)
         last = events[-1].id if len(events) == limit else None
         return {"items": [e.to_dict() for e in events], "next": last}
 

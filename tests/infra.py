@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib
 import itertools
 import os
 import pwd
@@ -20,13 +21,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 PG_USER = "keyhive"
 TEST_OS_USER = "keyhive-test"
 _counter = itertools.count()
+T = TypeVar("T")
 
 
 def in_ci() -> bool:
@@ -113,6 +115,14 @@ class PostgresServer:
         )
 
     def start(self) -> None:
+        """initdb, then pg_ctl start; a failed start leaves no directory behind."""
+        try:
+            self._initdb_and_start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _initdb_and_start(self) -> None:
         self._run(
             str(self.bindir / "initdb"),
             "-D",
@@ -180,6 +190,7 @@ class RedisServer:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start (again, on the same port); a Redis that does not listen is killed."""
         self._proc = subprocess.Popen(
             [
                 self.binary,
@@ -197,7 +208,11 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port)
+        except BaseException:
+            self.kill()
+            raise
 
     def kill(self) -> None:
         """Stop at once, as a crash would (SIGKILL); the data is gone."""
@@ -216,40 +231,38 @@ class RedisServer:
         return redis.Redis.from_url(self.url)
 
 
-def start_postgres() -> PostgresServer:
-    bindir = pg_bindir()
-    if bindir is None:
-        unavailable("PostgreSQL binaries (initdb, pg_ctl) not found")
+def _require(binary: T | None, missing: str, client: str, extra: str) -> T:
+    """The server's binary, once its Python client imports too; else :func:`unavailable`."""
+    if binary is None:
+        unavailable(missing)
     try:
-        import psycopg  # noqa: F401
+        importlib.import_module(client)
     except ImportError:
-        unavailable("psycopg is not installed (pip install 'keyhive[postgres]')")
-    assert bindir is not None
-    server = PostgresServer(bindir)
-    try:
-        server.start()
-    except BaseException:
-        server.stop()
-        raise
+        unavailable(f"the {client} client is not installed (pip install 'keyhive[{extra}]')")
+    assert binary is not None
+    return binary
+
+
+def start_postgres() -> PostgresServer:
+    missing = "PostgreSQL binaries (initdb, pg_ctl) not found"
+    server = PostgresServer(_require(pg_bindir(), missing, "psycopg", "postgres"))
+    server.start()
     return server
 
 
 def start_redis() -> RedisServer:
-    binary = redis_binary()
-    if binary is None:
-        unavailable("redis-server not found")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        unavailable("the redis client is not installed (pip install 'keyhive[redis]')")
-    assert binary is not None
-    server = RedisServer(binary)
-    try:
-        server.start()
-    except BaseException:
-        server.kill()
-        raise
+    """A running Redis; restartable after :meth:`RedisServer.kill`."""
+    server = RedisServer(_require(redis_binary(), "redis-server not found", "redis", "redis"))
+    server.start()
     return server
+
+
+def _running_redis() -> Iterator[RedisServer]:
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture(scope="session")
@@ -265,21 +278,13 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One throwaway Redis for the whole run (tests that kill Redis start their own)."""
-    server = start_redis()
-    try:
-        yield server
-    finally:
-        server.kill()
+    yield from _running_redis()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A Redis of this test's own, which it may kill and restart on the same port."""
-    server = start_redis()
-    try:
-        yield server
-    finally:
-        server.kill()
+    yield from _running_redis()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ answer 503 when the server cannot be reached or refuses this app's own secret.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import httpx
 
@@ -22,17 +22,32 @@ from keyhive.model import Code
 
 DEFAULT_TTL: Final = 5.0
 DEFAULT_TIMEOUT: Final = 5.0
+C = TypeVar("C", httpx.Client, httpx.AsyncClient)
 
 
-class _Remote:
-    """What the sync and async variants share: the request body, the cache, the reading."""
+class _Remote(Generic[C]):
+    """What the sync and async variants share: setup, the request body, the cache, the
+    reading of answers. Only the sending differs: each variant has its own ``verify``."""
 
-    def __init__(self, base_url: str, token: str, *, ttl: float, cache_size: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        ttl: float = DEFAULT_TTL,
+        cache_size: int = 10_000,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: C | None = None,
+    ) -> None:
         if not token:
             raise ValueError("RemoteVerifier needs a keyhive secret with scope keyhive:verify")
         self.url = base_url.rstrip("/") + "/v1/verify"
         self._auth = {"Authorization": f"Bearer {token}"}
         self.cache = VerdictCache(cache_size, ttl) if ttl > 0 else None
+        self.client: C = client or self._new_client(timeout)
+
+    def _new_client(self, timeout: float) -> C:
+        raise NotImplementedError
 
     def __repr__(self) -> str:  # never show the token
         return f"{type(self).__name__}({self.url!r})"
@@ -89,21 +104,11 @@ def verdict_from_dict(data: Mapping[str, Any]) -> Verdict:
     return Verdict(code, Principal.from_dict(data), float(retry) if retry is not None else None)
 
 
-class RemoteVerifier(_Remote):
+class RemoteVerifier(_Remote[httpx.Client]):
     """Blocking remote verification (Flask, Django); one pooled httpx.Client."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        ttl: float = DEFAULT_TTL,
-        cache_size: int = 10_000,
-        timeout: float = DEFAULT_TIMEOUT,
-        client: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(base_url, token, ttl=ttl, cache_size=cache_size)
-        self.client = client or httpx.Client(timeout=timeout)
+    def _new_client(self, timeout: float) -> httpx.Client:
+        return httpx.Client(timeout=timeout)
 
     def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -123,21 +128,11 @@ class RemoteVerifier(_Remote):
         self.client.close()
 
 
-class AsyncRemoteVerifier(_Remote):
+class AsyncRemoteVerifier(_Remote[httpx.AsyncClient]):
     """Remote verification for ASGI apps; one pooled httpx.AsyncClient."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        ttl: float = DEFAULT_TTL,
-        cache_size: int = 10_000,
-        timeout: float = DEFAULT_TIMEOUT,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(base_url, token, ttl=ttl, cache_size=cache_size)
-        self.client = client or httpx.AsyncClient(timeout=timeout)
+    def _new_client(self, timeout: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout)
 
     async def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None

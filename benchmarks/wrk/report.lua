@@ -1,5 +1,5 @@
 -- Prints one JSON line (marked WRKJSON) with throughput and latency after a wrk run.
--- Used alone for GET requests (headers come from -H); the other scripts copy done().
+-- Used alone for GET requests (headers come from -H); verify.lua loads it for its done().
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

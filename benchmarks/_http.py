@@ -122,18 +122,9 @@ def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
             proc.wait(5)
 
 
-def wrk(
-    binary: str,
-    url: str,
-    seconds: float,
-    *,
-    script: str = "report.lua",
-    headers: tuple[str, ...] = (),
-    env: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """One bounded wrk run (1 thread, 32 connections); its JSON line plus req/s."""
-    proc = start_wrk(binary, url, seconds, script=script, headers=headers, env=env)
-    return finish_wrk(proc, seconds)
+def wrk(binary: str, url: str, seconds: float, **options: Any) -> dict[str, Any]:
+    """One bounded wrk run (``options`` as for :func:`start_wrk`); its JSON line plus req/s."""
+    return finish_wrk(start_wrk(binary, url, seconds, **options), seconds)
 
 
 def start_wrk(
@@ -145,6 +136,7 @@ def start_wrk(
     headers: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
+    """Start a wrk run (1 thread, 32 connections) with a script from benchmarks/wrk."""
     cmd = [binary, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
     cmd += ["-s", str(WRK_DIR / script)]
     for header in headers:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Final
 
+from keyhive.credentials import Credential
 from keyhive.errors import StorageUnavailable
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, unavailable
@@ -14,6 +16,7 @@ from keyhive.model import Code
 from keyhive.scopes import normalize_scopes
 
 log = logging.getLogger("keyhive.integrations")
+_UNAVAILABLE: Final = (VerifierUnavailable, StorageUnavailable)
 
 
 def required_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
@@ -33,12 +36,12 @@ def check(
 ) -> Principal | Denial | None:
     """The principal, or the denial to answer with; None only when ``optional`` and no
     credential was sent at all."""
-    found = read(authorization, api_key, realm)
-    if isinstance(found, Denial):
-        return None if optional and not (authorization or api_key) else found
+    found = _presented(authorization, api_key, realm, optional)
+    if found is None or isinstance(found, Denial):
+        return found
     try:
         verdict = verifier.verify(found, required, ip=ip)
-    except (VerifierUnavailable, StorageUnavailable) as exc:
+    except _UNAVAILABLE as exc:
         return _unavailable(exc)
     return outcome(verdict, required, realm)
 
@@ -54,14 +57,25 @@ async def check_async(
     optional: bool = False,
 ) -> Principal | Denial | None:
     """:func:`check` for ASGI apps."""
-    found = read(authorization, api_key, realm)
-    if isinstance(found, Denial):
-        return None if optional and not (authorization or api_key) else found
+    found = _presented(authorization, api_key, realm, optional)
+    if found is None or isinstance(found, Denial):
+        return found
     try:
         verdict = await verifier.verify(found, required, ip=ip)
-    except (VerifierUnavailable, StorageUnavailable) as exc:
+    except _UNAVAILABLE as exc:
         return _unavailable(exc)
     return outcome(verdict, required, realm)
+
+
+def _presented(
+    authorization: str | None, api_key: str | None, realm: str, optional: bool
+) -> Credential | Denial | None:
+    """The credential to verify, the denial for a missing or unreadable one, or None when
+    none was sent and that is allowed."""
+    found = read(authorization, api_key, realm)
+    if isinstance(found, Denial) and optional and not (authorization or api_key):
+        return None
+    return found
 
 
 def _unavailable(exc: Exception) -> Denial:

@@ -188,6 +188,7 @@ def cli(
 ) -> None:
     """Issue, store and verify API keys and secrets.
 
-    Secrets are shown once and stored only as salted hashes. Every command has --json.
+    Secrets are shown once and stored only as salted hashes. Every command but serve
+    has --json.
     """
     ctx.obj = Runtime(database_url, redis_url, hasher, prefix)

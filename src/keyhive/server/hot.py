@@ -22,14 +22,20 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from keyhive.credentials import Credential, PairCredential, TokenCredential
-from keyhive.errors import InvalidInput
+from keyhive.errors import InvalidInput, StorageUnavailable
 from keyhive.hive import VERIFY_SCOPE, KeyHive
 from keyhive.hive_async import usable_cores
 from keyhive.model import Code, Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics, timed
-from keyhive.server.problems import HTTPProblem, problem, problem_body, validation_problem
+from keyhive.server.problems import (
+    HTTPProblem,
+    problem,
+    problem_body,
+    storage_unavailable,
+    validation_problem,
+)
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
 T = TypeVar("T")
@@ -162,6 +168,9 @@ class HotPath:
                 await handler(scope, receive, send)
             except HTTPProblem as exc:
                 await _send_problem(send, exc)
+            except StorageUnavailable as exc:
+                # The hot routes bypass the app's exception handlers: answer 503 here.
+                await _send_problem(send, storage_unavailable(exc))
 
         await timed(self.metrics, lambda _scope: route, answering, scope, receive, send)
 

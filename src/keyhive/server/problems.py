@@ -76,6 +76,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is larger than {limit} bytes")
 
 
+def storage_unavailable(exc: StorageUnavailable) -> HTTPProblem:
+    """503 with Retry-After: the database cannot answer now; a retry soon may succeed."""
+    return HTTPProblem(503, str(exc), slug="storage-unavailable", headers={"Retry-After": "1"})
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -170,7 +175,7 @@ async def _on_keyhive(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         return problem(409, str(exc), slug="conflict")
     if isinstance(exc, StorageUnavailable):
-        return problem(503, str(exc), slug="storage-unavailable", headers={"Retry-After": "1"})
+        return storage_unavailable(exc).response()
     return await _on_unexpected(request, exc)
 
 

@@ -23,7 +23,6 @@ __all__ = [
     "redis_url",
 ]  # fixtures from tests/infra.py
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 VECTORS = Path(__file__).resolve().parent / "vectors"
 
 

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeVar
 from urllib.parse import parse_qsl
 
@@ -149,30 +149,18 @@ class HotPath:
         self.payload = _Payloads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one request whose path is in PATHS."""
-        if scope["path"] == "/v1/auth":
-            await self._timed("/v1/auth", self._auth, scope, receive, send)
-        else:
-            await self._timed("/v1/verify", self._verify, scope, receive, send)
+        """Answer one request whose path is in PATHS (the path is its metrics route)."""
+        await timed(self.metrics, _path, self._answer, scope, receive, send)
 
-    async def _timed(
-        self,
-        route: str,
-        handler: Callable[[Scope, Receive, Send], Awaitable[None]],
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        async def answering(scope: Scope, receive: Receive, send: Send) -> None:
-            try:
-                await handler(scope, receive, send)
-            except HTTPProblem as exc:
-                await _send_problem(send, exc)
-            except StorageUnavailable as exc:
-                # The hot routes bypass the app's exception handlers: answer 503 here.
-                await _send_problem(send, storage_unavailable(exc))
-
-        await timed(self.metrics, lambda _scope: route, answering, scope, receive, send)
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self._auth if scope["path"] == "/v1/auth" else self._verify
+        try:
+            await handler(scope, receive, send)
+        except HTTPProblem as exc:
+            await _send_problem(send, exc)
+        except StorageUnavailable as exc:
+            # The hot routes bypass the app's exception handlers: answer 503 here.
+            await _send_problem(send, storage_unavailable(exc))
 
     async def _slow(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call, limiter=self._workers)
@@ -253,6 +241,10 @@ class HotPath:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _path(scope: Scope) -> str:
+    return str(scope["path"])
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -163,3 +163,12 @@ def test_limits_show_in_records_and_survive_rotation(hive: KeyHive, client_id: s
     hive.update(rotated.secret_id, rate=None, credits=None)
     plain = hive.get_secret(rotated.secret_id)
     assert plain.rate_limit is None and plain.credits is None
+
+
+def test_a_bad_redis_url_is_a_configuration_error() -> None:
+    from keyhive import ConfigurationError
+
+    settings = Settings(hashing_profile="cheapest", redis_url="notaurl:secret-password@host")
+    with pytest.raises(ConfigurationError) as caught:
+        KeyHive("memory://", settings=settings)
+    assert "secret-password" not in str(caught.value)

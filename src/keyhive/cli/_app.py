@@ -82,7 +82,8 @@ class Runtime:
                     f"database {missing} does not exist; run `keyhive init` first or pass --db"
                 )
             try:
-                self._hive = KeyHive(settings=settings)
+                # One command, then exit: no change feed to follow, nothing to subscribe to.
+                self._hive = KeyHive(settings=settings, watch_changes=False, invalidator=None)
             except StorageUnavailable as exc:
                 raise click.ClickException(
                     f"cannot open database {shown_url(url)}: {exc}"

@@ -91,7 +91,13 @@ def _ensure_client(hive: KeyHive, record: SeedRecord, actor: str) -> bool:
 
 def rehearse(hive: KeyHive, records: list[SeedRecord]) -> None:
     """Run every record against an empty in-memory hive with the same rules; no writes."""
-    with KeyHive("memory://", settings=hive.settings, hashing=hive.hashing) as dry:
+    with KeyHive(
+        "memory://",
+        settings=hive.settings.with_overrides(redis_url=""),
+        hashing=hive.hashing,
+        watch_changes=False,
+        invalidator=None,
+    ) as dry:
         for record in records:
             try:
                 _ensure_client(dry, record, "rehearsal")

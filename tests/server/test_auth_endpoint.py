@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from starlette.datastructures import Headers
 
 from keyhive import Code, KeyHive, Verification
-from keyhive.server.hot import client_ip
+from keyhive.model import RateLimitStatus
+from keyhive.server.hot import client_ip, ratelimit_headers
 
 from .helpers import assert_problem, basic, bearer
 
@@ -221,6 +224,53 @@ async def test_limits_set_over_the_admin_api_shape_gateway_answers(
     limited = await client.get("/v1/auth", headers=inside)
     assert assert_problem(limited, 429)["code"] == "RATE_LIMITED"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+def _ratelimit(response: httpx.Response) -> tuple[str, str, int]:
+    reset = int(response.headers["ratelimit-reset"])
+    assert 0 <= reset <= 60
+    return response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"], reset
+
+
+async def test_a_rate_limited_secret_gets_ratelimit_headers_on_200_and_429(
+    client: httpx.AsyncClient, hive: KeyHive
+) -> None:
+    owner = hive.create_client("metered")
+    token = hive.issue_secret(owner.client_id, scopes=["a:read"], rate="2/minute").token
+    first = await client.get("/v1/auth", headers=bearer(token))
+    assert first.status_code == 200
+    assert _ratelimit(first)[:2] == ("2", "1")
+    second = await client.get("/v1/auth", headers=bearer(token))
+    assert _ratelimit(second)[:2] == ("2", "0")
+    refused = await client.get("/v1/auth", headers=bearer(token))
+    assert assert_problem(refused, 429)["code"] == "RATE_LIMITED"
+    assert _ratelimit(refused)[:2] == ("2", "0")
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_no_ratelimit_headers_without_a_rate_limit(
+    client: httpx.AsyncClient, hive: KeyHive, reader: tuple[str, str, str]
+) -> None:
+    ok = await client.get("/v1/auth", headers=bearer(reader[2]))
+    assert ok.status_code == 200
+    owner = hive.create_client("prepaid")
+    token = hive.issue_secret(owner.client_id, credits=0).token
+    exhausted = await client.get("/v1/auth", headers=bearer(token))
+    assert assert_problem(exhausted, 429)["code"] == "USAGE_EXCEEDED"
+    for answer in (ok, exhausted):
+        assert not [name for name in answer.headers if name.startswith("ratelimit-")]
+
+
+def test_ratelimit_reset_counts_whole_seconds_from_now_and_never_below_zero() -> None:
+    now = time.time()
+    ahead = dict(ratelimit_headers(RateLimitStatus(True, 10, 7, now + 12.5)))
+    assert ahead == {
+        b"ratelimit-limit": b"10",
+        b"ratelimit-remaining": b"7",
+        b"ratelimit-reset": b"13",
+    }
+    past = dict(ratelimit_headers(RateLimitStatus(False, 10, 0, now - 5)))
+    assert past[b"ratelimit-reset"] == b"0"
 
 
 async def test_credits_run_out_and_can_be_lifted(

@@ -11,6 +11,8 @@ import asyncio
 import functools
 import ipaddress
 import json
+import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeVar
 from urllib.parse import parse_qsl
@@ -25,7 +27,7 @@ from keyhive.credentials import Credential, PairCredential, TokenCredential
 from keyhive.errors import InvalidInput, StorageUnavailable
 from keyhive.hive import VERIFY_SCOPE, KeyHive
 from keyhive.hive_async import usable_cores
-from keyhive.model import Code, Verification
+from keyhive.model import Code, RateLimitStatus, Verification
 from keyhive.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics, timed
@@ -93,6 +95,21 @@ class _Payloads:
                 self._known.clear()
             self._known[id(result)] = (result, payload)
         return payload
+
+
+def ratelimit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
+    """``RateLimit-*`` headers (draft-ietf-httpapi-ratelimit-headers) for a secret's window.
+
+    ``RateLimit-Reset`` counts seconds from now, rounded up, so a client that waits that
+    long finds a slot free; the verdict's ``reset`` is an epoch time. Raw ASGI pairs,
+    because the hot path sends them with every answer to a rate-limited secret.
+    """
+    wait = status.reset - time.time()
+    return [
+        (b"ratelimit-limit", b"%d" % status.limit),
+        (b"ratelimit-remaining", b"%d" % status.remaining),
+        (b"ratelimit-reset", b"%d" % (math.ceil(wait) if wait > 0 else 0)),
+    ]
 
 
 def _scopes_from_query(values: Sequence[str]) -> tuple[str, ...]:
@@ -195,12 +212,18 @@ class HotPath:
         result = await self._verified(credential, required, client_ip(headers))
         self.metrics.verified("auth", result.code)
         if not result.valid:
-            raise rejection(result, required)
+            refusal = rejection(result, required)
+            if result.ratelimit is not None:
+                pairs = ratelimit_headers(result.ratelimit)
+                refusal.headers.update((k.decode(), v.decode()) for k, v in pairs)
+            raise refusal
         extra = [
             (b"x-keyhive-client-id", (result.client_id or "").encode("latin-1", "replace")),
             (b"x-keyhive-secret-id", (result.secret_id or "").encode()),
             (b"x-keyhive-scopes", " ".join(result.scopes).encode()),
         ]
+        if result.ratelimit is not None:
+            extra += ratelimit_headers(result.ratelimit)
         await _send_json(send, self.payload(result), extra)
 
     async def _verify(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -31,6 +31,17 @@ _DESCRIPTIONS: Final = {
 _AUTH_HEADERS: Final = {
     "WWW-Authenticate": {"schema": {"type": "string"}, "description": "RFC 6750 challenge"}
 }
+_RATELIMIT_HEADERS: Final = {
+    name: {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": f"{what} (only for a secret with a rate limit)",
+    }
+    for name, what in (
+        ("RateLimit-Limit", "requests allowed in the secret's window"),
+        ("RateLimit-Remaining", "requests left in the window"),
+        ("RateLimit-Reset", "seconds until a slot frees up"),
+    )
+}
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -76,6 +87,8 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
         "style": "form",
         "explode": True,
     }
+    auth_errors = errors(400, 401, 403, 413, 429, 503)
+    auth_errors[429]["headers"] = {**auth_errors[429]["headers"], **_RATELIMIT_HEADERS}
     return {
         "/v1/verify": {
             "post": {
@@ -120,16 +133,19 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                     "200": {
                         "description": "The credential passes",
                         "headers": {
-                            name: {"schema": {"type": "string"}}
-                            for name in (
-                                "X-Keyhive-Client-Id",
-                                "X-Keyhive-Secret-Id",
-                                "X-Keyhive-Scopes",
-                            )
+                            **{
+                                name: {"schema": {"type": "string"}}
+                                for name in (
+                                    "X-Keyhive-Client-Id",
+                                    "X-Keyhive-Secret-Id",
+                                    "X-Keyhive-Scopes",
+                                )
+                            },
+                            **_RATELIMIT_HEADERS,
                         },
                         "content": {"application/json": {"schema": verification}},
                     },
-                    **{str(k): v for k, v in errors(400, 401, 403, 413, 429, 503).items()},
+                    **{str(k): v for k, v in auth_errors.items()},
                 },
             }
         },

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _http, _inproc, _peers, _report
+from benchmarks import _gateway, _http, _inproc, _peers, _report
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         results["http"] = _http.run(
             notes, seconds=args.http_seconds, wait_for_server=args.wait_for_server
         )
+        print("(d) nginx auth_request", flush=True)
+        results["gateway"] = _gateway.run(notes, seconds=args.http_seconds)
     results["notes"] = notes
     results["meta"]["load_average_at_end"] = _load()
     results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)

@@ -96,10 +96,18 @@ def render(results: dict[str, Any]) -> str:
         "prefix and secret id and a correct checksum but a wrong random part, while the first",
         "wrk repeats the quiet /v1/auth measurement.",
         "",
+        "**Gateway (part d).** One nginx (`worker_processes 1`) with three servers, all",
+        "proxying to the same raw ASGI upstream: straight; `auth_request` to a raw ASGI app",
+        "that always answers 200 (the ceiling for any Python auth service here); and",
+        "`auth_request` to keyhive's `GET /v1/auth` (cache hit). Both auth servers get the same",
+        "location block (keepalive upstream connections, no request body). Every uvicorn is",
+        "pinned to CPU 0 and wrk to CPU 1; nginx is not pinned. Alternating rounds as above.",
+        "",
     ]
     out += _part_a(results)
     out += _part_b(results.get("http") or {})
     out += _part_c(results.get("http") or {})
+    out += _part_d(results.get("gateway") or {})
     notes = results.get("notes") or []
     if notes:
         out += ["## Notes from this run", ""]
@@ -254,6 +262,34 @@ def _part_b(http: dict[str, Any]) -> list[str]:
     if len(http.get("rows", [])) == 1:
         out += ["", "keyhive's server was not measured; see the notes below."]
     out.append("")
+    return out
+
+
+def _part_d(gateway: dict[str, Any]) -> list[str]:
+    out = ["## (d) nginx `auth_request`", ""]
+    if not gateway or "skipped" in gateway:
+        return [*out, f"Not run: {gateway.get('skipped', 'see notes')}.", ""]
+    rows = gateway["rows"]
+    names = {
+        "straight": "nginx straight to the upstream (context)",
+        "ceiling": "nginx + `auth_request` to a raw ASGI app answering 200 (ceiling)",
+        "keyhive": "nginx + `auth_request` to keyhive `GET /v1/auth` (cache hit)",
+    }
+    out += ["| path | req/s | p50 | p99 | non-2xx |", "|---|---:|---:|---:|---:|"]
+    for key, label in names.items():
+        row = rows[key]
+        out.append(
+            f"| {label} | {_ops(row['rps'])} | {_us(row['p50_us'])} | {_us(row['p99_us'])} | "
+            f"{row['non_2xx']} |"
+        )
+    share = gateway["keyhive_over_ceiling"]
+    out += [
+        "",
+        f"keyhive ÷ ceiling: **{share:.2f}{X}** (goal ≥ {gateway['target']}{X}: "
+        f"{_mark(share >= gateway['target'])}); the ceiling itself is "
+        f"{gateway['ceiling_over_straight']:.2f}{X} of nginx straight to the upstream.",
+        "",
+    ]
     return out
 
 

@@ -234,6 +234,20 @@ def test_a_forged_identity_header_is_replaced(gateway: Gateway) -> None:
     assert refused.status_code == 401
 
 
+def test_rate_limit_headers_reach_the_client(gateway: Gateway) -> None:
+    with KeyHive(gateway.db_url, settings=Settings(hashing_profile="cheapest")) as hive:
+        metered = hive.issue_secret(gateway.client_id, scopes=["articles:create"], rate="5/minute")
+    headers = {"Authorization": f"Bearer {metered.token}"}
+    first = httpx.post(f"{gateway.url}/articles", headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.headers["ratelimit-limit"] == "5"
+    assert first.headers["ratelimit-remaining"] == "4"
+    assert 0 <= int(first.headers["ratelimit-reset"]) <= 60
+    unmetered = httpx.post(f"{gateway.url}/articles", headers={"X-API-Key": gateway.writer})
+    assert unmetered.status_code == 200
+    assert "ratelimit-limit" not in unmetered.headers
+
+
 def test_revocation_reaches_the_gateway_within_a_second(gateway: Gateway) -> None:
     headers = {"X-API-Key": gateway.reader}
     assert httpx.get(f"{gateway.url}/users", headers=headers).status_code == 200

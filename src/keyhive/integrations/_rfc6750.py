@@ -10,18 +10,16 @@ gateway's ``auth_request`` can relay only 401 and 403.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from keyhive import rfc6750
 from keyhive.credentials import BadCredential, Credential, from_headers
 from keyhive.integrations._principal import Verdict
 from keyhive.model import Code
 
-DEFAULT_REALM: Final = "keyhive"
-_FORBIDDEN: Final = frozenset({Code.INSUFFICIENT_SCOPE, Code.IP_NOT_ALLOWED})
-_LIMITED: Final = frozenset({Code.RATE_LIMITED, Code.USAGE_EXCEEDED})
+DEFAULT_REALM: Final = rfc6750.REALM
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +38,7 @@ def challenge(
     realm: str = DEFAULT_REALM, error: str | None = None, scope: Sequence[str] = ()
 ) -> str:
     """A ``WWW-Authenticate: Bearer`` value; ``error`` is left out when nothing was sent."""
-    parts = [f'Bearer realm="{realm}"']
-    if error:
-        parts.append(f'error="{error}"')
-    if scope:
-        parts.append(f'scope="{" ".join(scope)}"')
-    return ", ".join(parts)
+    return rfc6750.challenge(realm, error, scope)
 
 
 def missing(realm: str = DEFAULT_REALM) -> Denial:
@@ -87,8 +80,8 @@ def deny(
     code = verdict.code
     if code is Code.VALID:
         return None
-    wait = _seconds(verdict.retry_after)
-    if code in _FORBIDDEN:
+    wait = rfc6750.retry_seconds(verdict.retry_after)
+    if code in rfc6750.FORBIDDEN:
         why = (
             "the caller's IP address is not allowed"
             if code is Code.IP_NOT_ALLOWED
@@ -99,7 +92,7 @@ def deny(
             body["scope"] = " ".join(required)
         headers = {"WWW-Authenticate": challenge(realm, "insufficient_scope", required)}
         return Denial(403, body, headers)
-    if code in _LIMITED:
+    if code in rfc6750.LIMITED:
         error = "usage_exceeded" if code is Code.USAGE_EXCEEDED else "rate_limited"
         body = {"error": error, "error_description": error.replace("_", " "), "code": code.value}
         seconds = wait or 1
@@ -121,11 +114,5 @@ def unavailable(retry_after: float | None = None) -> Denial:
     return Denial(
         503,
         {"error": "temporarily_unavailable", "error_description": "cannot verify credentials"},
-        {"Retry-After": str(_seconds(retry_after) or 1)},
+        {"Retry-After": str(rfc6750.retry_seconds(retry_after) or 1)},
     )
-
-
-def _seconds(value: float | None) -> int | None:
-    if value is None or value <= 0 or math.isnan(value):
-        return None
-    return max(1, math.ceil(min(value, 86_400.0)))

@@ -11,7 +11,6 @@ The verdicts of a credential map to HTTP the same way for the caller and for
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -20,15 +19,14 @@ from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
+from keyhive import rfc6750
 from keyhive.credentials import BadCredential, Credential, from_headers
 from keyhive.hive import KeyHive
 from keyhive.model import Code, Verification
 from keyhive.server.problems import HTTPProblem
 
-REALM: Final = "keyhive"
+REALM: Final = rfc6750.REALM
 _KEYHIVE_ALL: Final = "keyhive:*"
-_UNAUTHORIZED: Final = frozenset({Code.NOT_FOUND, Code.EXPIRED, Code.REVOKED, Code.DISABLED})
-_FORBIDDEN: Final = frozenset({Code.INSUFFICIENT_SCOPE, Code.IP_NOT_ALLOWED})
 
 
 class _Documented(SecurityBase):
@@ -60,15 +58,8 @@ SECURITY_NAMES: Final = ("bearerToken", "apiKeyHeader", "basicAuth")
 
 
 def challenge(error: str | None = None, scope: Sequence[str] = (), description: str = "") -> str:
-    """A ``WWW-Authenticate`` value (RFC 6750 §3); no error when no credential was sent."""
-    parts = [f'Bearer realm="{REALM}"']
-    if error:
-        parts.append(f'error="{error}"')
-    if description:
-        parts.append(f'error_description="{description}"')
-    if scope:
-        parts.append(f'scope="{" ".join(scope)}"')
-    return ", ".join(parts)
+    """A ``WWW-Authenticate`` value for keyhive's realm (see :mod:`keyhive.rfc6750`)."""
+    return rfc6750.challenge(REALM, error, scope, description)
 
 
 def read_credential(headers: Mapping[str, str]) -> Credential:
@@ -95,8 +86,8 @@ def read_credential(headers: Mapping[str, str]) -> Credential:
 def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
     """The problem for a verification that did not pass."""
     code = result.code
-    wait = _seconds(result.retry_after)
-    if code in _UNAUTHORIZED:
+    wait = rfc6750.retry_seconds(result.retry_after)
+    if code in rfc6750.UNAUTHORIZED:
         headers = {"WWW-Authenticate": challenge("invalid_token")}
         if wait:  # failures of this credential or address are being throttled
             headers["Retry-After"] = str(wait)
@@ -107,7 +98,7 @@ def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
             headers=headers,
             code=code.value,
         )
-    if code in _FORBIDDEN:
+    if code in rfc6750.FORBIDDEN:
         why = (
             "the client's IP address is not allowed"
             if code is Code.IP_NOT_ALLOWED
@@ -130,13 +121,6 @@ def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
         code=code.value,
         retry_after=wait,
     )
-
-
-def _seconds(value: float | None) -> int | None:
-    """Whole seconds for Retry-After: at least 1, at most a day; None if not a wait."""
-    if value is None or math.isnan(value) or value <= 0:
-        return None
-    return max(1, math.ceil(min(value, 86_400.0)))
 
 
 def grants(result: Verification, scope: str) -> bool:

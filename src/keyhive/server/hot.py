@@ -8,9 +8,11 @@ hop to the thread pool. Their OpenAPI entries are written by hand in openapi.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +43,7 @@ from keyhive.server.problems import (
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Seconds by which a refusal for a throttled id or address is delayed.
 TARPIT: Final = 0.25
@@ -178,6 +181,12 @@ class HotPath:
         except StorageUnavailable as exc:
             # The hot routes bypass the app's exception handlers: answer 503 here.
             await _send_problem(send, storage_unavailable(exc))
+        except Exception:
+            # A bug, not bad input: log it (no request data) and answer a problem, not a
+            # bare connection drop. If the answer had begun, the server closes it.
+            log.exception("unexpected error on %s", scope["path"])
+            with contextlib.suppress(Exception):
+                await _send_problem(send, HTTPProblem(500, "internal error", slug="internal"))
 
     async def _slow(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call, limiter=self._workers)

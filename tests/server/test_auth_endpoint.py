@@ -40,7 +40,8 @@ async def test_valid_credential_passes_with_identity_headers(
     assert r.headers["x-keyhive-client-id"] == client_id
     assert r.headers["x-keyhive-secret-id"] == secret_id
     assert r.headers["x-keyhive-scopes"] == "articles:read users:read"
-    assert r.json()["code"] == "VALID"
+    assert r.headers["x-keyhive-code"] == "VALID"
+    assert r.content == b"", "a gateway reads headers only"
 
 
 async def test_scope_parameter_repeats_and_all_must_hold(

@@ -131,11 +131,15 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {
-                        "description": "The credential passes",
+                        "description": (
+                            "The credential passes. The answer is in the headers; the body "
+                            "is empty (a gateway reads headers only)."
+                        ),
                         "headers": {
                             **{
                                 name: {"schema": {"type": "string"}}
                                 for name in (
+                                    "X-Keyhive-Code",
                                     "X-Keyhive-Client-Id",
                                     "X-Keyhive-Secret-Id",
                                     "X-Keyhive-Scopes",
@@ -143,7 +147,6 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                             },
                             **_RATELIMIT_HEADERS,
                         },
-                        "content": {"application/json": {"schema": verification}},
                     },
                     **{str(k): v for k, v in auth_errors.items()},
                 },

@@ -4,8 +4,8 @@ Three nginx servers in one nginx (``worker_processes 1``), all proxying to the s
 ASGI upstream:
 
 - straight: no auth at all (context: what nginx + Python upstream costs);
-- ceiling: ``auth_request`` to a raw ASGI app that always answers 200, the most any
-  Python auth service can give on this machine;
+- ceiling: ``auth_request`` to a raw ASGI app that always answers a bodiless 200 (the
+  shape of keyhive's pass), the most any Python auth service can give on this machine;
 - keyhive: ``auth_request`` to ``keyhive serve``'s ``GET /v1/auth`` (cache hit).
 
 Both auth variants use the same location block (keepalive connections to the auth
@@ -174,7 +174,7 @@ def run(notes: list[str], *, seconds: float = 9.0) -> dict[str, Any]:
         tokens = _prepare(tmp / "bench.db")
         env = {**base, "KEYHIVE_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}"}
         api = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base, log))
-        ceiling = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base, log))
+        ceiling = stack.enter_context(serve(["benchmarks.raw_asgi:empty"], base, log))
         keyhive = stack.enter_context(serve(["--factory", SERVER_APP], env, log))
         ports = {name: _free_port() for name in ("straight", "ceiling", "keyhive")}
 

@@ -98,7 +98,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         "**Gateway (part d).** One nginx (`worker_processes 1`) with three servers, all",
         "proxying to the same raw ASGI upstream: straight; `auth_request` to a raw ASGI app",
-        "that always answers 200 (the ceiling for any Python auth service here); and",
+        "that always answers 200 with no body, the shape of keyhive's pass (the ceiling for",
+        "any Python auth service here); and",
         "`auth_request` to keyhive's `GET /v1/auth` (cache hit). Both auth servers get the same",
         "location block (keepalive upstream connections, no request body). Every uvicorn is",
         "pinned to CPU 0 and wrk to CPU 1; nginx is not pinned. Alternating rounds as above.",
@@ -272,7 +273,7 @@ def _part_d(gateway: dict[str, Any]) -> list[str]:
     rows = gateway["rows"]
     names = {
         "straight": "nginx straight to the upstream (context)",
-        "ceiling": "nginx + `auth_request` to a raw ASGI app answering 200 (ceiling)",
+        "ceiling": "nginx + `auth_request` to a raw ASGI app answering a bodiless 200 (ceiling)",
         "keyhive": "nginx + `auth_request` to keyhive `GET /v1/auth` (cache hit)",
     }
     out += ["| path | req/s | p50 | p99 | non-2xx |", "|---|---:|---:|---:|---:|"]

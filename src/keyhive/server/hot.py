@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, TypeVar
+from typing import Final, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio
@@ -43,6 +43,7 @@ from keyhive.server.problems import (
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 
 T = TypeVar("T")
+V = TypeVar("V")
 log = logging.getLogger(__name__)
 
 #: Seconds by which a refusal for a throttled id or address is delayed.
@@ -77,28 +78,49 @@ async def _send_problem(send: Send, exc: HTTPProblem) -> int:
     return exc.status
 
 
-class _Payloads:
-    """Encoded answers for the VALID results the cache hands out again and again.
+class _Memo(Generic[V]):
+    """Encodings of the VALID results the cache hands out again and again.
 
-    A cache entry returns the very same Verification object on every hit, so its JSON
-    is encoded once. Entries are keyed by identity and checked with ``is``, and the
-    map is emptied when it grows past its bound.
+    A cache entry returns the very same Verification object on every hit, so what the
+    hot path sends for it (a JSON body, a header list) is built once. Entries are keyed
+    by identity and checked with ``is``; the map is emptied past its bound. Results
+    that carry per-request figures (rate limit, credits) are never kept.
     """
 
-    def __init__(self, bound: int = 10_000) -> None:
+    def __init__(self, encode: Callable[[Verification], V], bound: int = 10_000) -> None:
+        self._encode = encode
         self._bound = bound
-        self._known: dict[int, tuple[Verification, bytes]] = {}
+        self._known: dict[int, tuple[Verification, V]] = {}
 
-    def __call__(self, result: Verification) -> bytes:
+    def __call__(self, result: Verification) -> V:
         known = self._known.get(id(result))
         if known is not None and known[0] is result:
             return known[1]
-        payload = json.dumps(result.to_dict(), separators=(",", ":")).encode()
+        value = self._encode(result)
         if result.valid and result.ratelimit is None and result.remaining is None:
             if len(self._known) >= self._bound:
                 self._known.clear()
-            self._known[id(result)] = (result, payload)
-        return payload
+            self._known[id(result)] = (result, value)
+        return value
+
+
+def _json_body(result: Verification) -> bytes:
+    return json.dumps(result.to_dict(), separators=(",", ":")).encode()
+
+
+def _pass_headers(result: Verification) -> tuple[tuple[bytes, bytes], ...]:
+    """A /v1/auth pass: the verdict in headers, an empty body (a tuple: it is shared)."""
+    answer = [
+        (b"content-length", b"0"),
+        (b"cache-control", b"no-store"),
+        (b"x-keyhive-code", b"VALID"),
+        (b"x-keyhive-client-id", (result.client_id or "").encode("latin-1", "replace")),
+        (b"x-keyhive-secret-id", (result.secret_id or "").encode()),
+        (b"x-keyhive-scopes", " ".join(result.scopes).encode()),
+    ]
+    if result.ratelimit is not None:
+        answer += ratelimit_headers(result.ratelimit)
+    return tuple(answer)
 
 
 def ratelimit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
@@ -167,7 +189,8 @@ class HotPath:
         # may use cores: more would only take CPU from the event loop, which answers
         # every cache hit.
         self._workers = anyio.CapacityLimiter(usable_cores())
-        self.payload = _Payloads()
+        self.payload = _Memo(_json_body)
+        self.pass_headers = _Memo(_pass_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request whose path is in PATHS (the path is its metrics route).
@@ -232,18 +255,9 @@ class HotPath:
                 pairs = ratelimit_headers(result.ratelimit)
                 refusal.headers.update((k.decode(), v.decode()) for k, v in pairs)
             raise refusal
-        answer = [
-            (b"content-length", b"0"),
-            (b"cache-control", b"no-store"),
-            (b"x-keyhive-code", b"VALID"),
-            (b"x-keyhive-client-id", (result.client_id or "").encode("latin-1", "replace")),
-            (b"x-keyhive-secret-id", (result.secret_id or "").encode()),
-            (b"x-keyhive-scopes", " ".join(result.scopes).encode()),
-        ]
-        if result.ratelimit is not None:
-            answer += ratelimit_headers(result.ratelimit)
         # Headers only: a gateway reads no body, and an empty one spares the server a
         # second socket write per request (measured: a third more answers per second).
+        answer = self.pass_headers(result)
         await send({"type": "http.response.start", "status": 200, "headers": answer})
         await send({"type": "http.response.body", "body": b""})
         return 200

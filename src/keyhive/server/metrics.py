@@ -8,17 +8,13 @@ tests) do not collide.
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from typing import Final
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    ProcessCollector,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyhive.model import Code
@@ -28,58 +24,88 @@ _BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class Metrics:
-    """The service's metrics in one registry."""
+    """The service's metrics in one registry.
+
+    Counts are kept in plain dicts and turned into Prometheus families when scraped:
+    every request updates them, so the per-request cost is a dict update, not a
+    locked client-library call. They are only updated from the event loop.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
-        self.verifications = Counter(
-            "keyhive_verifications",
-            "Credentials checked by /v1/verify and /v1/auth, by outcome code.",
-            ["endpoint", "code"],
-            registry=self.registry,
-        )
-        self.requests = Counter(
-            "keyhive_http_requests",
-            "HTTP requests by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "keyhive_http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template.",
-            ["route", "method"],
-            buckets=_BUCKETS,
-            registry=self.registry,
-        )
-
-        # Label lookups cost microseconds each; the hot path keeps the children it used.
-        self._verified: dict[tuple[str, Code | None], Any] = {}
-        self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._verified: dict[tuple[str, str], int] = {}
+        self._requests: dict[tuple[str, str, int], int] = {}
+        self._latency: dict[tuple[str, str], _Latency] = {}
+        self.registry.register(_Families(self))
 
     def verified(self, endpoint: str, code: Code | None) -> None:
         """Count one outcome; None means no credential could be read (MISSING)."""
-        child = self._verified.get((endpoint, code))
-        if child is None:
-            child = self.verifications.labels(endpoint, code.value if code else "MISSING")
-            self._verified[(endpoint, code)] = child
-        child.inc()
+        key = (endpoint, code.value if code else "MISSING")
+        self._verified[key] = self._verified.get(key, 0) + 1
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        children = self._observed.get((route, method, status))
-        if children is None:
-            label = method if method in _METHODS else "OTHER"
-            children = (
-                self.requests.labels(route, label, str(status)),
-                self.latency.labels(route, label),
-            )
-            if len(self._observed) < 10_000:  # methods and statuses are few; stay bounded
-                self._observed[(route, method, status)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        method = method if method in _METHODS else "OTHER"
+        key = (route, method, status)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        latency = self._latency.get((route, method))
+        if latency is None:
+            latency = self._latency[(route, method)] = _Latency()
+        latency.add(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Latency:
+    """One histogram series: a count per bucket (the last is +Inf) and the sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(_BUCKETS) + 1)
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+class _Families:
+    """Turns the tallies into Prometheus metric families at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        verified = CounterMetricFamily(
+            "keyhive_verifications",
+            "Credentials checked by /v1/verify and /v1/auth, by outcome code.",
+            labels=["endpoint", "code"],
+        )
+        for (endpoint, code), count in list(self._m._verified.items()):
+            verified.add_metric([endpoint, code], count)
+        yield verified
+        requests = CounterMetricFamily(
+            "keyhive_http_requests",
+            "HTTP requests by route template, method and status.",
+            labels=["route", "method", "status"],
+        )
+        for (route, method, status), count in list(self._m._requests.items()):
+            requests.add_metric([route, method, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "keyhive_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template.",
+            labels=["route", "method"],
+        )
+        for (route, method), series in list(self._m._latency.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*map(str, _BUCKETS), "+Inf"), series.counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric([route, method], buckets, sum_value=series.total)
+        yield latency
 
 
 class MetricsMiddleware:

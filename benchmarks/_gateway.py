@@ -6,6 +6,8 @@ ASGI upstream:
 - straight: no auth at all (context: what nginx + Python upstream costs);
 - ceiling: ``auth_request`` to a raw ASGI app that always answers a bodiless 200 (the
   shape of keyhive's pass), the most any Python auth service can give on this machine;
+- ceiling_ok: the same with a raw app answering ``200 ok`` (a 2-byte body), the
+  hello-world of part (b); shown because a body changes what nginx and the server do;
 - keyhive: ``auth_request`` to ``keyhive serve``'s ``GET /v1/auth`` (cache hit).
 
 Both auth variants use the same location block (keepalive connections to the auth
@@ -84,34 +86,37 @@ def find_nginx(notes: list[str]) -> str | None:
     return found
 
 
-def _config(tmp: Path, ports: dict[str, int], api: int, ceiling: int, keyhive: int) -> str:
+def _config(tmp: Path, ports: dict[str, int], upstreams: dict[str, int]) -> str:
+    """One nginx: ``straight`` proxies to ``api``; every other port authenticates each
+    request with ``auth_request`` against the upstream of the same name first."""
     temp = "\n".join(
         f"    {kind}_temp_path {tmp / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     user = "user root;\n" if os.geteuid() == 0 else ""
-    upstreams = "".join(
+    blocks = "".join(
         f"    upstream {name} {{ server {HOST}:{port}; keepalive 64; }}\n"
-        for name, port in (("api", api), ("ceiling", ceiling), ("keyhive", keyhive))
+        for name, port in upstreams.items()
     )
     straight = (
         '        location / { proxy_http_version 1.1; proxy_set_header Connection "";'
         " proxy_pass http://api; }\n"
     )
-    servers = [
-        f"    server {{\n        listen {HOST}:{ports['straight']};\n{straight}    }}\n",
-        f"    server {{\n        listen {HOST}:{ports['ceiling']};\n"
-        + _AUTH_LOCATION.format(upstream="ceiling", path="/")
-        + "    }\n",
-        f"    server {{\n        listen {HOST}:{ports['keyhive']};\n"
-        + _AUTH_LOCATION.format(upstream="keyhive", path=f"/v1/auth?scope={SCOPE}")
-        + "    }\n",
-    ]
+    servers = [f"    server {{\n        listen {HOST}:{ports['straight']};\n{straight}    }}\n"]
+    for name, port in ports.items():
+        if name == "straight":
+            continue
+        path = f"/v1/auth?scope={SCOPE}" if name == "keyhive" else "/"
+        servers.append(
+            f"    server {{\n        listen {HOST}:{port};\n"
+            + _AUTH_LOCATION.format(upstream=name, path=path)
+            + "    }\n"
+        )
     return (
         f"{user}worker_processes 1;\npid {tmp / 'nginx.pid'};\n"
         f"error_log {tmp / 'error.log'} warn;\n"
         "events { worker_connections 1024; }\n"
-        f"http {{\n    access_log off;\n{temp}\n{upstreams}{''.join(servers)}}}\n"
+        f"http {{\n    access_log off;\n{temp}\n{blocks}{''.join(servers)}}}\n"
     )
 
 
@@ -175,17 +180,24 @@ def run(notes: list[str], *, seconds: float = 9.0) -> dict[str, Any]:
         env = {**base, "KEYHIVE_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}"}
         api = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base, log))
         ceiling = stack.enter_context(serve(["benchmarks.raw_asgi:empty"], base, log))
+        ceiling_ok = stack.enter_context(serve(["benchmarks.raw_asgi:app"], base, log))
         keyhive = stack.enter_context(serve(["--factory", SERVER_APP], env, log))
-        ports = {name: _free_port() for name in ("straight", "ceiling", "keyhive")}
+        ports = {name: _free_port() for name in ("straight", "ceiling", "ceiling_ok", "keyhive")}
 
         def port_of(url: str) -> int:
             return int(url.rsplit(":", 1)[1])
 
-        config = _config(tmp, ports, port_of(api), port_of(ceiling), port_of(keyhive))
+        upstreams = {
+            "api": port_of(api),
+            "ceiling": port_of(ceiling),
+            "ceiling_ok": port_of(ceiling_ok),
+            "keyhive": port_of(keyhive),
+        }
+        config = _config(tmp, ports, upstreams)
         stack.enter_context(_nginx(nginx, tmp, config))
         urls = {name: f"http://{HOST}:{port}/articles" for name, port in ports.items()}
         checks = {name: _status(url, tokens["token"]) for name, url in urls.items()}
-        if checks != {"straight": 200, "ceiling": 200, "keyhive": 200}:
+        if set(checks.values()) != {200}:
             return {"skipped": f"sanity check failed: {checks}; {_tail(tmp / 'error.log')}"}
         if _status(urls["keyhive"], tokens["wrong"]) != 401:
             return {"skipped": "keyhive did not refuse a wrong token through nginx"}
@@ -201,6 +213,7 @@ def run(notes: list[str], *, seconds: float = 9.0) -> dict[str, Any]:
     return {
         "rows": rows,
         "keyhive_over_ceiling": rows["keyhive"]["rps"] / rows["ceiling"]["rps"],
+        "keyhive_over_ceiling_ok": rows["keyhive"]["rps"] / rows["ceiling_ok"]["rps"],
         "ceiling_over_straight": rows["ceiling"]["rps"] / rows["straight"]["rps"],
         "target": TARGET,
     }

@@ -1,7 +1,8 @@
 """The same acceptance story on every framework: 401, 403, 200, revoked, 429, 503.
 
-Rate and usage limits do not exist in the library yet, so 429 is checked with a stub
-verifier answering RATE_LIMITED; everything else runs against a real KeyHive.
+Everything runs against a real KeyHive, 429 included (a secret with a real rate limit
+and one with real credits); stub verifiers add the cases a real one cannot be made to
+produce on demand (a remote verifier that is down).
 """
 
 from __future__ import annotations
@@ -109,6 +110,30 @@ def test_revoked_secret_is_401_on_the_next_call(
     assert reply.status == 401
     assert 'error="invalid_token"' in reply.headers["www-authenticate"]
     assert framework.error(reply)["code"] == "REVOKED"
+
+
+@pytest.mark.parametrize(
+    ("limits", "code"),
+    [({"rate": "2/minute"}, Code.RATE_LIMITED), ({"credits": 2}, Code.USAGE_EXCEEDED)],
+)
+def test_a_real_limit_is_429_with_retry_after(
+    framework: Framework, hive: KeyHive, blog: Blog, limits: dict[str, object], code: Code
+) -> None:
+    limited = hive.issue_secret(
+        blog.client.client_id,
+        scopes=["articles:create"],
+        **limits,  # type: ignore[arg-type]
+    )
+    with framework.serve(hive) as call:
+        passed = [call("POST", "/articles", bearer(limited.token)).status for _ in range(2)]
+        reply = call("POST", "/articles", bearer(limited.token))
+    assert passed == [200, 200]
+    assert reply.status == 429
+    assert framework.error(reply)["code"] == code.value
+    if code is Code.RATE_LIMITED:
+        assert 1 <= int(reply.headers["retry-after"]) <= 60
+    else:  # credits without a refill: there is nothing to wait for, yet a value is given
+        assert int(reply.headers["retry-after"]) >= 1
 
 
 @pytest.mark.parametrize("code", [Code.RATE_LIMITED, Code.USAGE_EXCEEDED])

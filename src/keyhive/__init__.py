@@ -10,6 +10,7 @@ True
 
 from keyhive.clock import Clock, FrozenClock, SystemClock
 from keyhive.errors import (
+    BadRecord,
     ClientNotFound,
     ConfigurationError,
     Conflict,
@@ -27,7 +28,7 @@ from keyhive.errors import (
 )
 from keyhive.hive import KeyHive
 from keyhive.hive_async import AsyncKeyHive
-from keyhive.model import AuditEvent, Client, Code, Issued, Secret, Verification
+from keyhive.model import AuditEvent, Client, Code, Issued, Secret, SeedImport, Verification
 from keyhive.scopes import allows
 from keyhive.settings import Settings
 from keyhive.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
@@ -36,6 +37,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "AsyncKeyHive",
     "AuditEvent",
+    "BadRecord",
     "Client",
     "ClientNotFound",
     "Clock",
@@ -54,6 +56,7 @@ __all__ = [
     "NotFound",
     "Secret",
     "SecretNotFound",
+    "SeedImport",
     "Settings",
     "StorageUnavailable",
     "SystemClock",

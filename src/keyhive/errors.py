@@ -28,6 +28,15 @@ class MalformedToken(InvalidInput):
         self.reason = reason
 
 
+class BadRecord(InvalidInput):
+    """One record of a batch is invalid; ``index`` (from 0) says which. Nothing was written."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"record {index + 1}: {reason}", field="records")
+        self.index = index
+        self.reason = reason
+
+
 class InvalidScope(InvalidInput):
     """A scope string is not ``resource:action``, ``resource:*`` or ``*``."""
 

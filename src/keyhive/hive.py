@@ -18,6 +18,7 @@ from keyhive.clock import Clock, SystemClock
 from keyhive.credentials import Credential
 from keyhive.durations import parse_duration
 from keyhive.errors import (
+    BadRecord,
     ClientNotFound,
     Conflict,
     InvalidInput,
@@ -31,7 +32,15 @@ from keyhive.limits.credits import CreditCounter
 from keyhive.limits.rate import RateLimiter
 from keyhive.limits.throttle import FailureThrottle
 from keyhive.limits.usage import UsageBuffer
-from keyhive.model import AuditEvent, Client, Issued, Secret, StoredSecret, Verification
+from keyhive.model import (
+    AuditEvent,
+    Client,
+    Issued,
+    Secret,
+    SeedImport,
+    StoredSecret,
+    Verification,
+)
 from keyhive.quotas import RateLimit, validate_credits
 from keyhive.scopes import normalize_scopes
 from keyhive.settings import Settings
@@ -41,6 +50,7 @@ from keyhive.tokens import (
     generate_key,
     is_secret_id,
     make_token,
+    new_secret_id,
     validate_prefix,
 )
 from keyhive.verification import Verifier
@@ -345,33 +355,77 @@ class KeyHive:
         """Keep a secret hashed by the article's code (``<hex>.<salt>``) working.
 
         It is presented as client_id + secret (HTTP Basic or ``verify_pair``); after its
-        first successful verification it is re-hashed with the current hasher.
+        first successful verification it is re-hashed with the current hasher. The
+        client must exist; :meth:`import_secrets` imports many and creates clients.
         """
-        if not isinstance(stored, str) or not self._seed.identifies(stored):
-            raise InvalidInput(
-                "stored must be the article's <128 hex>.<16 hex salt> string", field="stored"
-            )
-        client = self.get_client(client_id)
+        record = SeedImport(client_id, stored, name, tuple(scopes) if scopes else ())
+        try:
+            [secret] = self.import_secrets([record], create_clients=False, actor=actor)
+        except BadRecord as exc:
+            raise InvalidInput(exc.reason, field="stored") from None
+        return secret
+
+    def import_secrets(
+        self,
+        records: Sequence[SeedImport],
+        *,
+        create_clients: bool = True,
+        actor: str | None = None,
+    ) -> list[Secret]:
+        """Import article-format secrets all or nothing: one transaction for the batch.
+
+        Every record is checked before anything is written (a bad one raises BadRecord
+        naming it); missing clients are created when ``create_clients``, else
+        ClientNotFound. Returns the secrets in the order of ``records``.
+        """
+        checked = [self._checked_import(index, record) for index, record in enumerate(records)]
         now = self.clock.now()
-        normalized = normalize_scopes(scopes)
-        checked_name = check.text(name, "name", optional=True)
         for _ in range(_ATTEMPTS):
-            secret = Secret(
-                secret_id=make_token().secret_id,
-                client_id=client.client_id,
-                name=checked_name,
-                scopes=normalized,
-                prefix=None,
-                created_at=now,
-            )
+            wanted = dict.fromkeys(r.client_id for r in checked)
+            missing = [cid for cid in wanted if self.store.get_client(cid) is None]
+            if missing and not create_clients:
+                raise ClientNotFound(missing[0])
+            names = {r.client_id: r.name or r.client_id for r in reversed(checked)}
+            clients = [Client(cid, names[cid], None, {}, True, now) for cid in missing]
+            secrets = [
+                Secret(
+                    secret_id=new_secret_id(),
+                    client_id=r.client_id,
+                    name=r.name,
+                    scopes=r.scopes,
+                    prefix=None,
+                    created_at=now,
+                )
+                for r in checked
+            ]
             try:
                 with self.store.transaction() as tx:
-                    tx.insert_secret(StoredSecret(secret, stored))
-                    tx.append_audit(self._event(actor, "secret.import", secret, None, secret))
+                    for client in clients:
+                        tx.insert_client(client)
+                        tx.append_audit(self._event(actor, "client.create", client, None, client))
+                    for secret, record in zip(secrets, checked, strict=True):
+                        tx.insert_secret(StoredSecret(secret, record.stored))
+                        tx.append_audit(self._event(actor, "secret.import", secret, None, secret))
             except Conflict:
-                continue
-            return secret
-        raise Conflict("could not find a free secret_id")  # pragma: no cover
+                continue  # an id taken meanwhile (or a client created): try again afresh
+            return secrets
+        raise Conflict("could not import: ids kept colliding")  # pragma: no cover
+
+    def _checked_import(self, index: int, record: SeedImport) -> SeedImport:
+        """The record with its fields validated and normalised; BadRecord if it is not."""
+        try:
+            if not isinstance(record, SeedImport):
+                raise InvalidInput("expected a SeedImport")
+            if not isinstance(record.stored, str) or not self._seed.identifies(record.stored):
+                raise InvalidInput("stored must be the article's <128 hex>.<16 hex salt> string")
+            return SeedImport(
+                client_id=check.identifier(record.client_id, "client_id"),
+                stored=record.stored,
+                name=check.text(record.name, "name", optional=True),
+                scopes=normalize_scopes(record.scopes),
+            )
+        except InvalidInput as exc:
+            raise BadRecord(index, str(exc)) from None
 
     def get_secret(self, secret_id: str) -> Secret:
         return self._stored(secret_id).secret

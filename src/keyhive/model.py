@@ -126,6 +126,20 @@ class StoredSecret:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedImport:
+    """A secret hashed by the article's Node code, to import: its client and hash string.
+
+    ``stored`` is ``<128 hex>.<16 hex salt>``; ``name`` names the secret (and the client,
+    when the import creates it).
+    """
+
+    client_id: str
+    stored: str = field(repr=False)
+    name: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Issued:
     """A freshly issued secret: ``token`` is shown to its owner this once and never again."""
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from keyhive.errors import StorageUnavailable
-from keyhive.hive import KeyHive
+from keyhive.storage.sql import _SqlTransaction
 
 from ..conftest import load_vectors
 from .conftest import Run, code_of, out_json
@@ -117,32 +117,32 @@ def test_unknown_format_is_a_usage_error(run: Run, admin: object) -> None:
     assert run("import", "--format", "csv", "-", input="").exit_code == 2
 
 
-def test_a_write_failing_part_way_leaves_nothing_usable(
+def test_a_write_failing_part_way_leaves_nothing(
     run: Run, admin: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The facade has no batch import: the CLI revokes what it wrote and disables new clients."""
-    real = KeyHive.import_secret
+    """The file is written in one transaction: a failure at line 3 rolls back lines 1-2."""
+    real = _SqlTransaction.insert_secret
     calls = {"n": 0}
 
-    def flaky(self: KeyHive, *args: Any, **kwargs: Any) -> Any:
-        if self.settings.database_url != "memory://":  # the rehearsal passes
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise StorageUnavailable("database unavailable: OperationalError")
-        return real(self, *args, **kwargs)
+    def flaky(self: _SqlTransaction, stored: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise StorageUnavailable("database unavailable: OperationalError")
+        real(self, stored)
 
-    monkeypatch.setattr(KeyHive, "import_secret", flaky)
+    monkeypatch.setattr(_SqlTransaction, "insert_secret", flaky)
     records: list[dict[str, Any]] = [
         {"client_id": v["client_id"], "stored": v["stored"], "scopes": ["a:b"]} for v in VECTORS[:4]
     ]
+    audit_before = out_json(run("audit", "--json"))
     result = run("import", "-", input=_lines(records))
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: line 3: database unavailable")
-    assert "revoked 2 imported secrets, disabled 3 new clients" in result.stderr
-    monkeypatch.setattr(KeyHive, "import_secret", real)
+    assert result.stderr.startswith("Error: database unavailable")
+    assert "nothing was imported" in result.stderr
+    monkeypatch.setattr(_SqlTransaction, "insert_secret", real)
+    assert out_json(run("audit", "--json")) == audit_before
+    for record in records:
+        assert run("client", "show", record["client_id"]).exit_code == 1  # never created
     for vector in VECTORS[:2]:
         args = ("verify", "--client-id", vector["client_id"], "--secret", vector["secret"])
-        assert code_of(run(*args, "--json")) == "REVOKED"
-    for record in records[:3]:
-        assert out_json(run("client", "show", record["client_id"], "--json"))["enabled"] is False
-    assert run("client", "show", records[3]["client_id"]).exit_code == 1  # never created
+        assert code_of(run(*args, "--json")) == "NOT_FOUND"

@@ -51,3 +51,25 @@ def test_import_rejects_other_strings(hive: KeyHive) -> None:
 
 def test_unknown_client_pair_costs_a_hash_and_fails(hive: KeyHive) -> None:
     assert hive.verify_pair("nobody", RECORDS[0]["secret"]).code is Code.NOT_FOUND
+
+
+def test_batch_import_is_all_or_nothing(sqlite_hive: KeyHive) -> None:
+    from keyhive import BadRecord, ClientNotFound, SeedImport
+
+    hive = sqlite_hive
+    good = [
+        SeedImport(r["client_id"], r["stored"], name=f"n{i}") for i, r in enumerate(RECORDS[:3])
+    ]
+    bad = SeedImport("c-bad", "not-a-hash")
+    with pytest.raises(BadRecord) as caught:
+        hive.import_secrets([*good, bad])
+    assert caught.value.index == 3
+    assert hive.list_clients() == [] and hive.audit() == []
+    with pytest.raises(ClientNotFound):
+        hive.import_secrets(good, create_clients=False)
+    secrets = hive.import_secrets(good, actor="importer")
+    assert [s.client_id for s in secrets] == [r.client_id for r in good]
+    assert {c.name for c in hive.list_clients()} == {"n0", "n1", "n2"}
+    actions = [e.action for e in hive.audit()]
+    assert actions.count("client.create") == 3 and actions.count("secret.import") == 3
+    assert hive.verify_pair(RECORDS[1]["client_id"], RECORDS[1]["secret"]).valid

@@ -1,10 +1,8 @@
 """``keyhive import``: bring in secrets hashed by the article's Node code, all or nothing.
 
-The whole file is checked before anything is written: first its JSON shape, then a
-rehearsal of every record against an in-memory hive, which applies the library's own
-rules. The facade has no batch import, so each secret is its own transaction; if a
-write still fails part-way (the database goes away), the secrets already imported are
-revoked and the clients this run created are disabled, so none of the file stays usable.
+The file's JSON shape is checked here; the library checks each record's content and
+writes the whole file in one transaction (:meth:`KeyHive.import_secrets`), so a bad
+line or a failed write leaves nothing of the file behind.
 """
 
 from __future__ import annotations
@@ -15,14 +13,14 @@ from typing import IO, Any
 
 import click
 
-from keyhive.errors import ClientNotFound, Conflict, KeyhiveError
+from keyhive.errors import BadRecord, KeyhiveError
 from keyhive.hive import KeyHive
+from keyhive.model import SeedImport
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
 
 _FIELDS = ("client_id", "stored", "name", "scopes")
-_ROLLBACK_REASON = "import rolled back"
 
 
 @dataclass(frozen=True)
@@ -75,57 +73,6 @@ def read_seed(stream: IO[str]) -> list[SeedRecord]:
     return records
 
 
-def _ensure_client(hive: KeyHive, record: SeedRecord, actor: str) -> bool:
-    """Create the record's client if it is missing; True when this call created it."""
-    try:
-        hive.get_client(record.client_id)
-        return False
-    except ClientNotFound:
-        pass
-    try:
-        hive.create_client(record.name or record.client_id, client_id=record.client_id, actor=actor)
-    except Conflict:  # created meanwhile by someone else
-        return False
-    return True
-
-
-def rehearse(hive: KeyHive, records: list[SeedRecord]) -> None:
-    """Run every record against an empty in-memory hive with the same rules; no writes."""
-    with KeyHive(
-        "memory://",
-        settings=hive.settings.with_overrides(redis_url=""),
-        hashing=hive.hashing,
-        watch_changes=False,
-        invalidator=None,
-    ) as dry:
-        for record in records:
-            try:
-                _ensure_client(dry, record, "rehearsal")
-                dry.import_secret(
-                    record.client_id, record.stored, scopes=record.scopes, name=record.name
-                )
-            except KeyhiveError as exc:
-                raise BadLine(record.line, str(exc)) from None
-
-
-def _undo(hive: KeyHive, secret_ids: list[str], client_ids: list[str], actor: str) -> str:
-    """Make a part-done import unusable; says what was done, or what could not be."""
-    try:
-        for secret_id in secret_ids:
-            hive.revoke(secret_id, reason=_ROLLBACK_REASON, actor=actor)
-        for client_id in client_ids:
-            hive.disable_client(client_id, actor=actor)
-    except Exception as exc:
-        return (
-            f"rolling back failed too ({type(exc).__name__}): revoke these secrets by hand: "
-            + " ".join(secret_ids)
-        )
-    return (
-        f"rolled back: revoked {len(secret_ids)} imported secrets, "
-        f"disabled {len(client_ids)} new clients"
-    )
-
-
 @click.command("import")
 @click.option(
     "--format",
@@ -148,33 +95,29 @@ def import_(runtime: Runtime, format_: str, file: IO[str], as_json: bool) -> Non
     """
     records = read_seed(file)
     hive = runtime.hive()
-    rehearse(hive, records)
-    imported: list[dict[str, Any]] = []
-    created: list[str] = []
-    for record in records:
-        try:
-            if _ensure_client(hive, record, runtime.actor):
-                created.append(record.client_id)
-            secret = hive.import_secret(
-                record.client_id,
-                record.stored,
-                scopes=record.scopes,
-                name=record.name,
-                actor=runtime.actor,
-            )
-        except BaseException as exc:
-            done = _undo(hive, [i["secret_id"] for i in imported], created, runtime.actor)
-            if not isinstance(exc, Exception):  # Ctrl-C: undo, then stop as asked
-                output.message(f"Interrupted at line {record.line}; {done}", stderr=True)
-                raise
-            reason = str(exc) if isinstance(exc, KeyhiveError) else type(exc).__name__
-            raise click.ClickException(f"line {record.line}: {reason}; {done}") from None
-        imported.append(
-            {"line": record.line, "client_id": record.client_id, "secret_id": secret.secret_id}
-        )
+    new_clients = {r.client_id for r in records if not _exists(hive, r.client_id)}
+    batch = [SeedImport(r.client_id, r.stored, r.name, r.scopes) for r in records]
+    try:
+        secrets = hive.import_secrets(batch, actor=runtime.actor)
+    except BadRecord as exc:
+        raise BadLine(records[exc.index].line, exc.reason) from None
+    except KeyhiveError as exc:
+        raise click.ClickException(f"{exc}; nothing was imported") from None
+    imported = [
+        {"line": r.line, "client_id": r.client_id, "secret_id": secret.secret_id}
+        for r, secret in zip(records, secrets, strict=True)
+    ]
     if as_json:
         output.emit_json(
-            {"imported": len(imported), "clients_created": len(created), "secrets": imported}
+            {"imported": len(imported), "clients_created": len(new_clients), "secrets": imported}
         )
     else:
-        output.message(f"Imported {len(imported)} secrets ({len(created)} new clients).")
+        output.message(f"Imported {len(imported)} secrets ({len(new_clients)} new clients).")
+
+
+def _exists(hive: KeyHive, client_id: str) -> bool:
+    try:
+        hive.get_client(client_id)
+    except KeyhiveError:  # not found, or not even a valid id (the import will say which)
+        return False
+    return True

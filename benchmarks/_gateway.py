@@ -41,6 +41,7 @@ from benchmarks._http import (
     ensure_wrk,
     serve,
     server_available,
+    stop,
     wrk,
 )
 
@@ -145,12 +146,7 @@ def _nginx(binary: str, tmp: Path, config: str) -> Iterator[None]:
             raise RuntimeError(f"nginx exited: {_tail(tmp / 'error.log')}")
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 def _status(url: str, token: str) -> int:

@@ -114,12 +114,17 @@ def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """End a server started here: politely, then by force."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def wrk(binary: str, url: str, seconds: float, **options: Any) -> dict[str, Any]:

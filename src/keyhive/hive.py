@@ -119,13 +119,13 @@ class KeyHive:
         )
         self._poller: AuditPoller | None = None
         if self._cache is not None and watch_changes:
-            self._poller = AuditPoller(self.store, self.verifier.evict, interval=change_interval)
+            self._poller = AuditPoller(self.store, self.verifier.expire, interval=change_interval)
             self._poller.start()
         self._invalidator: Invalidator | None = (
             backends.invalidator(redis_url) if invalidator is _UNSET else invalidator
         )
         if self._invalidator is not None and self._cache is not None and watch_changes:
-            self._invalidator.start(self.verifier.evict, self._cache.clear)
+            self._invalidator.start(self.verifier.expire, self._cache.clear)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property

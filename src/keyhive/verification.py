@@ -328,13 +328,23 @@ class Verifier:
             )
 
     def evict(self, target_type: str, target_id: str) -> None:
-        """Forget cached answers for a client or secret that changed."""
+        """Forget cached answers for a client or secret this process changed."""
         if self._cache is None:
             return
         if target_type == "client":
             self._cache.evict_client(target_id)
         else:
             self._cache.evict_secret(target_id)
+
+    def expire(self, target_type: str, target_id: str) -> None:
+        """Distrust cached answers for a client or secret changed elsewhere (or maybe by us:
+        the change feed cannot tell). Their next use re-reads the store, without a hash."""
+        if self._cache is None:
+            return
+        if target_type == "client":
+            self._cache.expire_client(target_id)
+        else:
+            self._cache.expire_secret(target_id)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -175,3 +175,24 @@ def test_flooding_a_public_id_does_not_lock_out_its_holder(hive: KeyHive) -> Non
     now[0] = 3600.0  # the holder's entry is long past its TTL while the id is throttled
     assert hive.verify(issued.token).valid
     assert hive.verify(wrong).retry_after is not None, "the attacker stays throttled"
+
+
+def test_a_change_elsewhere_costs_a_read_not_a_hash(tmp_path: Path) -> None:
+    from tests.service.test_verify import CountingHashing
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    counting = CountingHashing(Settings(hashing_profile="cheapest").make_hashing().current)
+    server = KeyHive(url, hashing=counting, change_interval=0.05)
+    cli = KeyHive(url, settings=Settings(hashing_profile="cheapest"), watch_changes=False)
+    issued = cli.issue_secret(cli.create_client("c").client_id, scopes=["a:b"])
+    CountingHashing.calls = 0
+    assert server.verify(issued.token, ["a:b"]).valid
+    cli.update(issued.secret_id, scopes=["x:y"])
+    deadline = time.monotonic() + 2
+    while server.verify(issued.token, ["a:b"]).valid and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.verify(issued.token, ["a:b"]).code is Code.INSUFFICIENT_SCOPE
+    assert server.verify(issued.token, ["x:y"]).valid
+    assert CountingHashing.calls == 1, "the change was re-read from the store, not re-hashed"
+    cli.close()
+    server.close()

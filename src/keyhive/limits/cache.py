@@ -10,11 +10,12 @@ least recently used go first once ``size`` is reached.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import blake2b
 
@@ -118,6 +119,25 @@ class VerificationCache:
                 entry = self._entries.pop(key, None)
                 if entry is not None:
                     self._unindex(key, entry)
+
+    def expire_secret(self, secret_id: str) -> None:
+        """Stop trusting a secret's entries without forgetting them (a change elsewhere).
+
+        The next use re-reads the secret and its client from the store instead of
+        hashing again: a change another process made costs one read, not one scrypt.
+        """
+        self._expire(self._by_secret.get(secret_id, ()))
+
+    def expire_client(self, client_id: str) -> None:
+        """Stop trusting a client's entries without forgetting them (see expire_secret)."""
+        self._expire(self._by_client.get(client_id, ()))
+
+    def _expire(self, keys: Iterable[bytes]) -> None:
+        with self._lock:
+            for key in list(keys):
+                entry = self._entries.get(key)
+                if entry is not None and entry.deadline > 0:
+                    self._entries[key] = dataclasses.replace(entry, deadline=0.0)
 
     def clear(self) -> None:
         """Forget everything (e.g. when the invalidation channel lost messages)."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from keyhive import KeyHive
-from keyhive.tokens import RANDOM_LENGTH, checksum, random_base62
+from keyhive.core.tokens import RANDOM_LENGTH, checksum, random_base62
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 WRK_DIR: Final = Path(__file__).resolve().parent / "wrk"

@@ -19,10 +19,10 @@ from typing import Any, Final
 
 from benchmarks.peers._common import time_sync
 from keyhive import KeyHive
-from keyhive.model import Secret, StoredSecret
-from keyhive.settings import Settings
+from keyhive.core.model import Secret, StoredSecret
+from keyhive.core.settings import Settings
+from keyhive.core.tokens import make_token
 from keyhive.storage import MemoryStore
-from keyhive.tokens import make_token
 
 #: A benchmark-only pepper (the hmac hasher refuses to run without one).
 PEPPERS: Final = (("bench1", b"benchmark-only-pepper-0123456789"),)

@@ -8,8 +8,8 @@
 True
 """
 
-from keyhive.clock import Clock, FrozenClock, SystemClock
-from keyhive.errors import (
+from keyhive.core.clock import Clock, FrozenClock, SystemClock
+from keyhive.core.errors import (
     BadRecord,
     ClientNotFound,
     ConfigurationError,
@@ -26,12 +26,12 @@ from keyhive.errors import (
     UnknownHashFormat,
     VerifyMismatch,
 )
-from keyhive.hive import KeyHive
-from keyhive.hive_async import AsyncKeyHive
-from keyhive.model import AuditEvent, Client, Code, Issued, Secret, SeedImport, Verification
-from keyhive.scopes import allows
-from keyhive.settings import Settings
-from keyhive.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
+from keyhive.core.model import AuditEvent, Client, Code, Issued, Secret, SeedImport, Verification
+from keyhive.core.scopes import allows
+from keyhive.core.settings import Settings
+from keyhive.core.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
+from keyhive.service.hive import KeyHive
+from keyhive.service.hive_async import AsyncKeyHive
 
 __all__ = [
     "TOKEN_PATTERN",

@@ -178,7 +178,7 @@ def test_prefix_option_names_new_tokens(run: Run, db_url: str, admin: object) ->
 def test_unexpected_errors_are_one_line(
     run: Run, monkeypatch: pytest.MonkeyPatch, admin: object
 ) -> None:
-    from keyhive.hive import KeyHive
+    from keyhive.service.hive import KeyHive
 
     def broken(self: KeyHive, **kwargs: object) -> None:
         raise RuntimeError("boom with details")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from keyhive.errors import StorageUnavailable
+from keyhive.core.errors import StorageUnavailable
 from keyhive.storage.sql import _SqlTransaction
 
 from ..conftest import load_vectors

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keyhive.credentials import BadCredential, PairCredential, TokenCredential, from_headers
-from keyhive.errors import InvalidInput
-from keyhive.tokens import generate_key, make_token
+from keyhive.core.credentials import BadCredential, PairCredential, TokenCredential, from_headers
+from keyhive.core.errors import InvalidInput
+from keyhive.core.tokens import generate_key, make_token
 
 TOKEN = make_token().text
 # Base64 client id and article secret with every character that form-encoding changes.

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keyhive.durations import format_duration, parse_duration
-from keyhive.errors import InvalidDuration, InvalidInput
+from keyhive.core.durations import format_duration, parse_duration
+from keyhive.core.errors import InvalidDuration, InvalidInput
 
 HUNDRED_YEARS = timedelta(days=36500)
 

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyhive.errors import (
+from keyhive.core.errors import (
     ConfigurationError,
     HashError,
     KeyhiveError,
     UnknownHashFormat,
     VerifyMismatch,
 )
-from keyhive.hashing import (
+from keyhive.core.hashing import (
     HASHER_NAMES,
     PROFILES,
     SCRYPT_CHEAPEST,
@@ -35,7 +35,7 @@ from keyhive.hashing import (
     make_hashing,
     parse_peppers,
 )
-from keyhive.tokens import make_token
+from keyhive.core.tokens import make_token
 
 PEPPER_A = ("2029", b"first-pepper-0123456789")
 PEPPER_B = ("2030", b"second-pepper-0123456789")

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from keyhive import Code, KeyHive, KeyhiveError
-from keyhive.errors import (
+from keyhive.core.errors import (
     ClientNotFound,
     InvalidDuration,
     InvalidInput,
     InvalidScope,
     SecretNotFound,
 )
-from keyhive.model import Issued
-from keyhive.tokens import make_token
+from keyhive.core.model import Issued
+from keyhive.core.tokens import make_token
 from tests.conftest import load_vectors
 
 TEN_MB = "a" * (10 * 1024 * 1024)

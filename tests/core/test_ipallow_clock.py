@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from keyhive.clock import FrozenClock, SystemClock
-from keyhive.errors import InvalidInput
-from keyhive.ipallow import MAX_NETWORKS, ip_allowed, normalize_networks
+from keyhive.core.clock import FrozenClock, SystemClock
+from keyhive.core.errors import InvalidInput
+from keyhive.core.ipallow import MAX_NETWORKS, ip_allowed, normalize_networks
 
 
 def test_networks_are_canonical_and_deduplicated() -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keyhive.errors import InvalidInput, InvalidScope
-from keyhive.scopes import MAX_SCOPES, allows, covers, normalize_scopes, validate_scope
+from keyhive.core.errors import InvalidInput, InvalidScope
+from keyhive.core.scopes import MAX_SCOPES, allows, covers, normalize_scopes, validate_scope
 
 names = st.text(alphabet=string.ascii_letters + string.digits + "_.-/", min_size=1, max_size=12)
 scopes = st.builds(lambda r, a: f"{r}:{a}", names, names)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from keyhive.errors import InvalidInput, KeyhiveError, MalformedToken
-from keyhive.tokens import (
+from keyhive.core.errors import InvalidInput, KeyhiveError, MalformedToken
+from keyhive.core.tokens import (
     BASE62,
     DEFAULT_PREFIX,
     ID_LENGTH,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import keyhive
-from keyhive import errors, validation
-from keyhive.model import AuditEvent, Client, Code, Issued, Secret, StoredSecret, Verification
-from keyhive.tokens import make_token
+from keyhive.core import errors, validation
+from keyhive.core.model import AuditEvent, Client, Code, Issued, Secret, StoredSecret, Verification
+from keyhive.core.tokens import make_token
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TOKEN = make_token()

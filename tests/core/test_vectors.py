@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from keyhive.errors import MalformedToken, UnknownHashFormat, VerifyMismatch
-from keyhive.hashing import SeedScryptHasher
-from keyhive.tokens import CHECKSUM_LENGTH, checksum, parse_token
+from keyhive.core.errors import MalformedToken, UnknownHashFormat, VerifyMismatch
+from keyhive.core.hashing import SeedScryptHasher
+from keyhive.core.tokens import CHECKSUM_LENGTH, checksum, parse_token
 from tests.conftest import load_vectors
 
 TOKENS: list[dict[str, Any]] = load_vectors("token_format.json")

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from keyhive import Issued, KeyHive, Settings
-from keyhive.limits.redis_changes import CHANNEL
+from keyhive.counters.redis_changes import CHANNEL
 from tests.infra import PostgresServer, RedisServer, free_port, start_redis
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Security
 
-from keyhive.credentials import Credential
+from keyhive.core.credentials import Credential
 from keyhive.integrations import Principal, Verdict, VerifierUnavailable
 from keyhive.integrations.fastapi import KeyhiveAuth
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from keyhive import KeyHive
-from keyhive.model import Client
+from keyhive.core.model import Client
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from keyhive import KeyHive, StorageUnavailable
+from keyhive.core.model import Code
+from keyhive.core.tokens import make_token
 from keyhive.integrations import Verdict
-from keyhive.model import Code
-from keyhive.tokens import make_token
 
 from .apps import FRAMEWORKS, UNAVAILABLE, Framework, basic, bearer
 from .conftest import Blog

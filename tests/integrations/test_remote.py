@@ -10,13 +10,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from keyhive import KeyHive
-from keyhive.credentials import PairCredential, TokenCredential
-from keyhive.hive import VERIFY_SCOPE
+from keyhive.core.credentials import PairCredential, TokenCredential
+from keyhive.core.model import Code
 from keyhive.integrations import VerifierUnavailable
 from keyhive.integrations._cache import VerdictCache
 from keyhive.integrations.remote import AsyncRemoteVerifier, RemoteVerifier
-from keyhive.model import Code
 from keyhive.server import create_app
+from keyhive.service.hive import VERIFY_SCOPE
 
 from .apps import bearer, fastapi_app, flask_app
 from .conftest import Blog

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from keyhive.credentials import BadCredential, TokenCredential
+from keyhive.core.credentials import BadCredential, TokenCredential
+from keyhive.core.model import Code
 from keyhive.integrations import Principal, Verdict, deny
 from keyhive.integrations._rfc6750 import Denial, challenge, read, unavailable
-from keyhive.model import Code
 
 WHO = Principal("client", "secret", ("users:read",))
 

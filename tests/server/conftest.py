@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from keyhive import KeyHive
-from keyhive.hive import VERIFY_SCOPE
 from keyhive.server import create_app
+from keyhive.service.hive import VERIFY_SCOPE
 
 from .helpers import bearer
 

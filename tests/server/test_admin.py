@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from keyhive import FrozenClock, KeyHive
-from keyhive.hive import VERIFY_SCOPE
+from keyhive.service.hive import VERIFY_SCOPE
 
 from .helpers import assert_problem, basic, bearer
 

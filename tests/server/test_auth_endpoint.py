@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from keyhive import Code, KeyHive, Verification
-from keyhive.model import RateLimitStatus
+from keyhive.core.model import RateLimitStatus
 from keyhive.server.hot import client_ip, ratelimit_headers
 
 from .helpers import assert_problem, basic, bearer

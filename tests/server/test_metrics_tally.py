@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from keyhive.model import Code
+from keyhive.core.model import Code
 from keyhive.server.metrics import Metrics
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from keyhive import FrozenClock, KeyHive
-from keyhive.hive import ADMIN_SCOPE
+from keyhive.service.hive import ADMIN_SCOPE
 
 from .helpers import assert_problem, basic, bearer
 

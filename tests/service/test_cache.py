@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from keyhive import Code, FrozenClock, KeyHive, Settings
-from keyhive.credentials import PairCredential, TokenCredential
-from keyhive.limits.cache import VerificationCache
+from keyhive.core.credentials import PairCredential, TokenCredential
+from keyhive.counters.cache import VerificationCache
 from tests.service.test_verify import forged
 
 

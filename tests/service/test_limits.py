@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from keyhive import Code, FrozenClock, InvalidInput, KeyHive, Settings
-from keyhive.quotas import RateLimit, credit_period, period_end
+from keyhive.core.quotas import RateLimit, credit_period, period_end
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keyhive import Code, KeyHive, Settings
-from keyhive.limits.throttle import FailureThrottle
+from keyhive.counters.throttle import FailureThrottle
 from tests.service.test_verify import forged
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from keyhive import Code, FrozenClock, KeyHive, Settings
-from keyhive.hashing import Hashing
-from keyhive.tokens import checksum
+from keyhive.core.hashing import Hashing
+from keyhive.core.tokens import checksum
 
 
 def forged(token: str) -> str:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from keyhive.errors import ClientNotFound, Conflict, SecretNotFound
-from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.errors import ClientNotFound, Conflict, SecretNotFound
+from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.storage import Store, Usage
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from keyhive.errors import StorageUnavailable
+from keyhive.core.errors import StorageUnavailable
 from keyhive.storage import open_store
 from keyhive.storage.sql import SqlStore
 from tests.infra import PostgresServer, free_port

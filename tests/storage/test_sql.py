@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keyhive.errors import ConfigurationError, StorageUnavailable
+from keyhive.core.errors import ConfigurationError, StorageUnavailable
 from keyhive.storage import open_store
 from keyhive.storage.memory import MemoryStore
 from keyhive.storage.sql import SqlStore

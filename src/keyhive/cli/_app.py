@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import click
 
-from keyhive.errors import KeyhiveError, StorageUnavailable
-from keyhive.hashing import HASHER_NAMES
-from keyhive.hive import KeyHive
-from keyhive.settings import DEFAULT_DATABASE_URL, Settings
+from keyhive.core.errors import KeyhiveError, StorageUnavailable
+from keyhive.core.hashing import HASHER_NAMES
+from keyhive.core.settings import DEFAULT_DATABASE_URL, Settings
+from keyhive.service.hive import KeyHive
 
 from ._params import PREFIX
 

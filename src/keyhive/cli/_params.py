@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 import click
 
-from keyhive.durations import parse_duration
-from keyhive.errors import InvalidInput
-from keyhive.ipallow import normalize_networks
-from keyhive.quotas import RateLimit
-from keyhive.scopes import validate_scope
-from keyhive.tokens import validate_prefix
+from keyhive.core.durations import parse_duration
+from keyhive.core.errors import InvalidInput
+from keyhive.core.ipallow import normalize_networks
+from keyhive.core.quotas import RateLimit
+from keyhive.core.scopes import validate_scope
+from keyhive.core.tokens import validate_prefix
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

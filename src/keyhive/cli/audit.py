@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from keyhive.model import AuditEvent
+from keyhive.core.model import AuditEvent
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime

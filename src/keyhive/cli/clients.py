@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from keyhive.model import Client
+from keyhive.core.model import Client
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime

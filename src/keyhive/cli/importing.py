@@ -13,9 +13,9 @@ from typing import IO, Any
 
 import click
 
-from keyhive.errors import BadRecord, KeyhiveError
-from keyhive.hive import KeyHive
-from keyhive.model import SeedImport
+from keyhive.core.errors import BadRecord, KeyhiveError
+from keyhive.core.model import SeedImport
+from keyhive.service.hive import KeyHive
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime

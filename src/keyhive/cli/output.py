@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from keyhive.model import Client, Secret
+from keyhive.core.model import Client, Secret
 
 ONCE_WARNING = "Store it now: it is shown this once and cannot be shown again."
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from keyhive.model import Secret
+from keyhive.core.model import Secret
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime

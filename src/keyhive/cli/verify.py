@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from keyhive.model import Verification
+from keyhive.core.model import Verification
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime

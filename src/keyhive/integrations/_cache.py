@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from hashlib import blake2b
 
-from keyhive.credentials import Credential, PairCredential
+from keyhive.core.credentials import Credential, PairCredential
 from keyhive.integrations._principal import Verdict
 
 

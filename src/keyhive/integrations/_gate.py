@@ -7,13 +7,13 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
-from keyhive.credentials import Credential
-from keyhive.errors import StorageUnavailable
+from keyhive.core.credentials import Credential
+from keyhive.core.errors import StorageUnavailable
+from keyhive.core.model import Code
+from keyhive.core.scopes import normalize_scopes
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, unavailable
 from keyhive.integrations._verifier import AsyncVerifier, Verifier, VerifierUnavailable
-from keyhive.model import Code
-from keyhive.scopes import normalize_scopes
 
 log = logging.getLogger("keyhive.integrations")
 _UNAVAILABLE: Final = (VerifierUnavailable, StorageUnavailable)

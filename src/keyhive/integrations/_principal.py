@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from keyhive.model import Code, Verification
-from keyhive.scopes import allows
+from keyhive.core.model import Code, Verification
+from keyhive.core.scopes import allows
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from keyhive import rfc6750
-from keyhive.credentials import BadCredential, Credential, from_headers
+from keyhive.core import rfc6750
+from keyhive.core.credentials import BadCredential, Credential, from_headers
+from keyhive.core.model import Code
 from keyhive.integrations._principal import Verdict
-from keyhive.model import Code
 
 DEFAULT_REALM: Final = rfc6750.REALM
 

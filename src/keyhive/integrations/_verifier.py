@@ -13,11 +13,11 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Protocol, cast, runtime_checkable
 
-from keyhive.credentials import Credential
-from keyhive.errors import KeyhiveError
-from keyhive.hive import KeyHive
-from keyhive.hive_async import AsyncKeyHive
+from keyhive.core.credentials import Credential
+from keyhive.core.errors import KeyhiveError
 from keyhive.integrations._principal import Verdict
+from keyhive.service.hive import KeyHive
+from keyhive.service.hive_async import AsyncKeyHive
 
 
 class VerifierUnavailable(KeyhiveError):

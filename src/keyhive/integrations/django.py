@@ -21,11 +21,11 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from keyhive.hive import KeyHive
 from keyhive.integrations._gate import check, required_scopes, scope_check
 from keyhive.integrations._principal import Principal
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, missing
 from keyhive.integrations._verifier import Verifier, as_verifier, client_ip
+from keyhive.service.hive import KeyHive
 
 SETTING: Final = "KEYHIVE"
 V = TypeVar("V", bound=Callable[..., HttpResponse])

@@ -20,11 +20,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from keyhive.core.model import Code
 from keyhive.integrations._gate import required_scopes, scope_check
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._rfc6750 import Denial, challenge, deny, missing
 from keyhive.integrations.django import KeyhiveUser, identify, realm
-from keyhive.model import Code
 
 
 class KeyhiveDenied(APIException):

@@ -19,11 +19,11 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, request
 
-from keyhive.hive import KeyHive
 from keyhive.integrations._gate import check, required_scopes
 from keyhive.integrations._principal import Principal
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial
 from keyhive.integrations._verifier import Verifier, as_verifier, client_ip
+from keyhive.service.hive import KeyHive
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,11 +14,11 @@ from typing import Any, Final, Generic, TypeVar
 
 import httpx
 
-from keyhive.credentials import Credential, PairCredential
+from keyhive.core.credentials import Credential, PairCredential
+from keyhive.core.model import Code
 from keyhive.integrations._cache import VerdictCache
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._verifier import VerifierUnavailable
-from keyhive.model import Code
 
 DEFAULT_TTL: Final = 5.0
 DEFAULT_TIMEOUT: Final = 5.0

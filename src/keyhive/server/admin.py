@@ -11,8 +11,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from keyhive.hive import ADMIN_SCOPE, KeyHive
-from keyhive.model import Client
+from keyhive.core.model import Client
 from keyhive.server.auth import caller
 from keyhive.server.openapi import errors
 from keyhive.server.schemas import (
@@ -29,6 +28,7 @@ from keyhive.server.schemas import (
     SecretOut,
     SecretPatch,
 )
+from keyhive.service.hive import ADMIN_SCOPE, KeyHive
 
 _READ = errors(401, 403, 404, 422, 429, 503)
 _WRITE = errors(400, 401, 403, 404, 409, 413, 422, 429, 503)

@@ -15,14 +15,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from keyhive.hive import KeyHive
+from keyhive.core.settings import Settings
 from keyhive.server import openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
-from keyhive.settings import Settings
+from keyhive.service.hive import KeyHive
 
 _DESCRIPTION = """\
 Issue, store and verify API keys and secrets.

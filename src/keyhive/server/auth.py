@@ -19,11 +19,11 @@ from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from keyhive import rfc6750
-from keyhive.credentials import BadCredential, Credential, from_headers
-from keyhive.hive import KeyHive
-from keyhive.model import Code, Verification
+from keyhive.core import rfc6750
+from keyhive.core.credentials import BadCredential, Credential, from_headers
+from keyhive.core.model import Code, Verification
 from keyhive.server.problems import HTTPProblem
+from keyhive.service.hive import KeyHive
 
 REALM: Final = rfc6750.REALM
 _KEYHIVE_ALL: Final = "keyhive:*"
@@ -58,7 +58,7 @@ SECURITY_NAMES: Final = ("bearerToken", "apiKeyHeader", "basicAuth")
 
 
 def challenge(error: str | None = None, scope: Sequence[str] = (), description: str = "") -> str:
-    """A ``WWW-Authenticate`` value for keyhive's realm (see :mod:`keyhive.rfc6750`)."""
+    """A ``WWW-Authenticate`` value for keyhive's realm (see :mod:`keyhive.core.rfc6750`)."""
     return rfc6750.challenge(REALM, error, scope, description)
 
 

@@ -7,9 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from keyhive.hive import KeyHive
 from keyhive.server.metrics import Metrics
 from keyhive.server.openapi import errors
+from keyhive.service.hive import KeyHive
 
 
 def health_router(hive: KeyHive, metrics: Metrics) -> APIRouter:

@@ -25,12 +25,10 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from keyhive.credentials import Credential, PairCredential, TokenCredential
-from keyhive.errors import InvalidInput, StorageUnavailable
-from keyhive.hive import VERIFY_SCOPE, KeyHive
-from keyhive.hive_async import usable_cores
-from keyhive.model import Code, RateLimitStatus, Verification
-from keyhive.scopes import normalize_scopes
+from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.errors import InvalidInput, StorageUnavailable
+from keyhive.core.model import Code, RateLimitStatus, Verification
+from keyhive.core.scopes import normalize_scopes
 from keyhive.server.auth import check_caller, grants, read_credential, rejection
 from keyhive.server.metrics import Metrics
 from keyhive.server.problems import (
@@ -41,6 +39,8 @@ from keyhive.server.problems import (
     validation_problem,
 )
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
+from keyhive.service.hive import VERIFY_SCOPE, KeyHive
+from keyhive.service.hive_async import usable_cores
 
 T = TypeVar("T")
 V = TypeVar("V")

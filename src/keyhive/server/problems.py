@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from keyhive.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from keyhive.core.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 
 PROBLEM_JSON: Final = "application/problem+json"
 _TYPE_PREFIX: Final = "urn:keyhive:problem:"

@@ -22,8 +22,8 @@ from pydantic import (
     TypeAdapter,
 )
 
-from keyhive.model import Code
-from keyhive.scopes import MAX_SCOPES
+from keyhive.core.model import Code
+from keyhive.core.scopes import MAX_SCOPES
 
 SCOPE_PATTERN: Final = r"^(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))$"
 DURATION_PATTERN: Final = r"^([0-9]{1,9}|([0-9]{1,9}[smhdw]){1,5})$"

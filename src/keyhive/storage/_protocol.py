@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 
 
 @dataclass(frozen=True, slots=True)

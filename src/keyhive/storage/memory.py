@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from keyhive.errors import ClientNotFound, Conflict, SecretNotFound
-from keyhive.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.errors import ClientNotFound, Conflict, SecretNotFound
+from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.storage._protocol import Transaction, Usage
 
 

@@ -19,15 +19,15 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
-from keyhive.errors import (
+from keyhive.core.errors import (
     ClientNotFound,
     ConfigurationError,
     Conflict,
     SecretNotFound,
     StorageUnavailable,
 )
-from keyhive.model import AuditEvent, Client, Secret, StoredSecret
-from keyhive.quotas import RateLimit
+from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.quotas import RateLimit
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
 

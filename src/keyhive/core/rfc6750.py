@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
-from keyhive.model import Code
+from keyhive.core.model import Code
 
 REALM: Final = "keyhive"
 #: Codes answered 401 ``invalid_token``: the credential itself is not good.

@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
-from keyhive.errors import UnknownHashFormat, VerifyMismatch
-from keyhive.hashing._protocol import secret_bytes
+from keyhive.core.errors import UnknownHashFormat, VerifyMismatch
+from keyhive.core.hashing._protocol import secret_bytes
 
 
 @dataclass(frozen=True, slots=True)

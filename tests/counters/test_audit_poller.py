@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from keyhive.limits.changes import AuditPoller
-from keyhive.model import AuditEvent
+from keyhive.core.model import AuditEvent
+from keyhive.counters.changes import AuditPoller
 from keyhive.storage.sql import SqlStore
 
 

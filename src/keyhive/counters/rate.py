@@ -13,8 +13,8 @@ import logging
 import time
 from typing import Any, Protocol
 
-from keyhive.model import RateLimitStatus
-from keyhive.quotas import RateLimit
+from keyhive.core.model import RateLimitStatus
+from keyhive.core.quotas import RateLimit
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import unquote_plus
 
-from keyhive.errors import InvalidInput
+from keyhive.core.errors import InvalidInput
 
 _MAX_HEADER: Final = 4096
 

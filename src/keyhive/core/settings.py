@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from keyhive.hashing import Hashing, make_hashing, parse_peppers
-from keyhive.tokens import DEFAULT_PREFIX, validate_prefix
+from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
+from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
 
 DEFAULT_DATABASE_URL = "sqlite:///./keyhive.db"
 

@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Final
 
-from keyhive.errors import InvalidInput
+from keyhive.core.errors import InvalidInput
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_NETWORKS: Final = 100

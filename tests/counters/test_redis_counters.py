@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from keyhive.limits.credits import RedisCredits
-from keyhive.limits.rate import LimitsRateLimiter
-from keyhive.quotas import RateLimit
+from keyhive.core.quotas import RateLimit
+from keyhive.counters.credits import RedisCredits
+from keyhive.counters.rate import LimitsRateLimiter
 from tests.infra import RedisServer
 
 NODES = 3

@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from keyhive.errors import InvalidInput, MalformedToken
+from keyhive.core.errors import InvalidInput, MalformedToken
 
 BASE62: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_INDEX: Final = {c: i for i, c in enumerate(BASE62)}

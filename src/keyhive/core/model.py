@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from keyhive.quotas import RateLimit
+from keyhive.core.quotas import RateLimit
 
 
 class Code(StrEnum):

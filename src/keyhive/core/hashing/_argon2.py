@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from keyhive.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
-from keyhive.hashing._protocol import secret_bytes
+from keyhive.core.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
+from keyhive.core.hashing._protocol import secret_bytes
 
 if TYPE_CHECKING:
     from argon2 import Parameters

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from keyhive.errors import InvalidScope
+from keyhive.core.errors import InvalidScope
 
 _SCOPE_RE: Final = re.compile(r"[A-Za-z0-9_.\-/]{1,64}:(?:[A-Za-z0-9_.\-/]{1,64}|\*)")
 MAX_SCOPES: Final = 64

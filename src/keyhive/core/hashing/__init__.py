@@ -1,10 +1,10 @@
 """Hashers behind one protocol: scrypt (PHC and the article's format), hmac-sha256, argon2id."""
 
-from keyhive.hashing._argon2 import Argon2Hasher
-from keyhive.hashing._hmac import HmacHasher, parse_peppers
-from keyhive.hashing._keyring import HASHER_NAMES, PROFILES, Hashing, make_hashing
-from keyhive.hashing._protocol import Hasher
-from keyhive.hashing._scrypt import (
+from keyhive.core.hashing._argon2 import Argon2Hasher
+from keyhive.core.hashing._hmac import HmacHasher, parse_peppers
+from keyhive.core.hashing._keyring import HASHER_NAMES, PROFILES, Hashing, make_hashing
+from keyhive.core.hashing._protocol import Hasher
+from keyhive.core.hashing._scrypt import (
     SCRYPT_ARTICLE,
     SCRYPT_CHEAPEST,
     SCRYPT_DEFAULT,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from keyhive.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
-from keyhive.hashing._argon2 import Argon2Hasher
-from keyhive.hashing._hmac import HmacHasher
-from keyhive.hashing._protocol import Hasher
-from keyhive.hashing._scrypt import (
+from keyhive.core.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
+from keyhive.core.hashing._argon2 import Argon2Hasher
+from keyhive.core.hashing._hmac import HmacHasher
+from keyhive.core.hashing._protocol import Hasher
+from keyhive.core.hashing._scrypt import (
     SCRYPT_CHEAPEST,
     SCRYPT_DEFAULT,
     ScryptHasher,

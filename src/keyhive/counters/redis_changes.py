@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from keyhive.limits.changes import Evict
+from keyhive.counters.changes import Evict
 
 log = logging.getLogger(__name__)
 CHANNEL = "keyhive:invalidate"

@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from keyhive.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
-from keyhive.hashing._protocol import secret_bytes
+from keyhive.core.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
+from keyhive.core.hashing._protocol import secret_bytes
 
 _HMAC_RE: Final = re.compile(r"\$hmac-sha256\$k=([A-Za-z0-9_.\-]{1,32})\$([A-Za-z0-9+/]{43})")
 _PEPPER_ID_RE: Final = re.compile(r"[A-Za-z0-9_.\-]{1,32}")

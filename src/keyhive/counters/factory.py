@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from keyhive.errors import ConfigurationError
-from keyhive.limits.changes import Invalidator
-from keyhive.limits.credits import CreditCounter, MemoryCredits, RedisCredits
-from keyhive.limits.rate import LimitsRateLimiter, RateLimiter
+from keyhive.core.errors import ConfigurationError
+from keyhive.counters.changes import Invalidator
+from keyhive.counters.credits import CreditCounter, MemoryCredits, RedisCredits
+from keyhive.counters.rate import LimitsRateLimiter, RateLimiter
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -39,6 +39,6 @@ def invalidator(redis_url: str | None) -> Invalidator | None:
     url = check_redis_url(redis_url)
     if url is None:
         return None
-    from keyhive.limits.redis_changes import RedisInvalidator
+    from keyhive.counters.redis_changes import RedisInvalidator
 
     return RedisInvalidator(url)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from keyhive import Code, KeyHive, Settings
-from keyhive.limits.redis_changes import RedisInvalidator
+from keyhive.counters.redis_changes import RedisInvalidator
 from keyhive.storage import MemoryStore
 from tests.infra import RedisServer
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from keyhive.errors import InvalidInput
+from keyhive.core.errors import InvalidInput
 
 MAX_ID: Final = 128
 MAX_NAME: Final = 200

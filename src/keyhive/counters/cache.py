@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import blake2b
 
-from keyhive.model import Client, Code, Secret, Verification
+from keyhive.core.model import Client, Code, Secret, Verification
 
 
 @dataclass(frozen=True, slots=True)

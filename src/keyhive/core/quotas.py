@@ -1,6 +1,6 @@
 """Rate limits (``100/minute``) and credits (a number of verifications, optionally refilled
 every day or month): the policies a secret carries. No I/O; the counters live in
-:mod:`keyhive.limits`.
+:mod:`keyhive.counters`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from keyhive.durations import parse_duration
-from keyhive.errors import InvalidInput
+from keyhive.core.durations import parse_duration
+from keyhive.core.errors import InvalidInput
 
 _NAMED: Final = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE_RE: Final = re.compile(r"\s*(\d{1,9})\s*(?:/|per)\s*(\w{1,20})\s*")

@@ -14,22 +14,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from keyhive import validation as check
-from keyhive.clock import Clock
-from keyhive.credentials import Credential, PairCredential, TokenCredential
-from keyhive.errors import InvalidInput
-from keyhive.hashing import Hashing
-from keyhive.ipallow import ip_allowed
-from keyhive.limits.cache import VerificationCache
-from keyhive.limits.credits import CreditCounter
-from keyhive.limits.rate import RateLimiter
-from keyhive.limits.throttle import FailureThrottle
-from keyhive.limits.usage import UsageBuffer
-from keyhive.model import Client, Code, Secret, StoredSecret, Verification
-from keyhive.quotas import credit_period, period_end
-from keyhive.scopes import allows, normalize_scopes
+from keyhive.core import validation as check
+from keyhive.core.clock import Clock
+from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.errors import InvalidInput
+from keyhive.core.hashing import Hashing
+from keyhive.core.ipallow import ip_allowed
+from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.quotas import credit_period, period_end
+from keyhive.core.scopes import allows, normalize_scopes
+from keyhive.core.tokens import MAX_TOKEN_LENGTH, ParsedToken, looks_like_token, parse_token
+from keyhive.counters.cache import VerificationCache
+from keyhive.counters.credits import CreditCounter
+from keyhive.counters.rate import RateLimiter
+from keyhive.counters.throttle import FailureThrottle
+from keyhive.counters.usage import UsageBuffer
 from keyhive.storage import Store
-from keyhive.tokens import MAX_TOKEN_LENGTH, ParsedToken, looks_like_token, parse_token
 
 _MAX_PRESENTED: Final = 1024
 _NOT_FOUND: Final = Verification(Code.NOT_FOUND)
@@ -143,7 +143,7 @@ class Verifier:
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
-        """Check a credential read from request headers (see :mod:`keyhive.credentials`)."""
+        """Check a credential read from request headers (see :mod:`keyhive.core.credentials`)."""
         if isinstance(credential, PairCredential):
             return self.verify_pair(credential.client_id, credential.secret, scopes, ip=ip)
         return self.verify(credential.token, scopes, ip=ip)

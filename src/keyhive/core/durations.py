@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from keyhive.errors import InvalidDuration
+from keyhive.core.errors import InvalidDuration
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # ASCII digits only: str.isdigit() and a Unicode \d also accept superscripts and other

@@ -1,7 +1,7 @@
 """The KeyHive facade: clients, secrets, verification and the audit log over one Store.
 
 Depends only on the Store protocol and the core; the backends come from URLs
-(:mod:`keyhive.backends`); verification itself lives in :mod:`keyhive.verification`.
+(:mod:`keyhive.counters.factory`); verification itself lives in :mod:`keyhive.service.verification`.
 """
 
 from __future__ import annotations
@@ -12,27 +12,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from keyhive import backends
-from keyhive import validation as check
-from keyhive.clock import Clock, SystemClock
-from keyhive.credentials import Credential
-from keyhive.durations import parse_duration
-from keyhive.errors import (
+from keyhive.core import validation as check
+from keyhive.core.clock import Clock, SystemClock
+from keyhive.core.credentials import Credential
+from keyhive.core.durations import parse_duration
+from keyhive.core.errors import (
     BadRecord,
     ClientNotFound,
     Conflict,
     InvalidInput,
     SecretNotFound,
 )
-from keyhive.hashing import Hashing, SeedScryptHasher
-from keyhive.ipallow import normalize_networks
-from keyhive.limits.cache import VerificationCache
-from keyhive.limits.changes import AuditPoller, Invalidator
-from keyhive.limits.credits import CreditCounter
-from keyhive.limits.rate import RateLimiter
-from keyhive.limits.throttle import FailureThrottle
-from keyhive.limits.usage import UsageBuffer
-from keyhive.model import (
+from keyhive.core.hashing import Hashing, SeedScryptHasher
+from keyhive.core.ipallow import normalize_networks
+from keyhive.core.model import (
     AuditEvent,
     Client,
     Issued,
@@ -41,11 +34,10 @@ from keyhive.model import (
     StoredSecret,
     Verification,
 )
-from keyhive.quotas import RateLimit, validate_credits
-from keyhive.scopes import normalize_scopes
-from keyhive.settings import Settings
-from keyhive.storage import Store, open_store
-from keyhive.tokens import (
+from keyhive.core.quotas import RateLimit, validate_credits
+from keyhive.core.scopes import normalize_scopes
+from keyhive.core.settings import Settings
+from keyhive.core.tokens import (
     KeyFormat,
     generate_key,
     is_secret_id,
@@ -53,7 +45,15 @@ from keyhive.tokens import (
     new_secret_id,
     validate_prefix,
 )
-from keyhive.verification import Verifier
+from keyhive.counters import factory as backends
+from keyhive.counters.cache import VerificationCache
+from keyhive.counters.changes import AuditPoller, Invalidator
+from keyhive.counters.credits import CreditCounter
+from keyhive.counters.rate import RateLimiter
+from keyhive.counters.throttle import FailureThrottle
+from keyhive.counters.usage import UsageBuffer
+from keyhive.service.verification import Verifier
+from keyhive.storage import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -624,7 +624,7 @@ class KeyHive:
             after=after.to_dict() if after is not None else None,
         )
 
-    # -- verification (see keyhive.verification) ----------------------------------------------
+    # -- verification (see keyhive.service.verification) ------------------------------------
     def verify(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
@@ -644,7 +644,7 @@ class KeyHive:
     def verify_credential(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
-        """Check a credential read from request headers (see :mod:`keyhive.credentials`)."""
+        """Check a credential read from request headers (see :mod:`keyhive.core.credentials`)."""
         return self.verifier.verify_credential(credential, scopes, ip=ip)
 
     def verify_cached(

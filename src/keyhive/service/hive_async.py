@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from keyhive.credentials import Credential, PairCredential, TokenCredential
-from keyhive.hive import KeyHive
-from keyhive.model import AuditEvent, Client, Issued, Secret, Verification
+from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.model import AuditEvent, Client, Issued, Secret, Verification
+from keyhive.service.hive import KeyHive
 
 P = ParamSpec("P")
 R = TypeVar("R")

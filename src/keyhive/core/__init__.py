@@ -1,0 +1,1 @@
+"""Layer 1, the core: token format, keys, hashers, scopes, errors and value types. No I/O."""

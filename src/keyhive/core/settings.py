@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
+from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file
 from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
 
 DEFAULT_DATABASE_URL = "sqlite:///./keyhive.db"
@@ -48,4 +49,16 @@ class Settings:
         return result
 
     def make_hashing(self) -> Hashing:
-        return make_hashing(self.hasher, peppers=self.peppers, profile=self.hashing_profile)
+        return make_hashing(self.hasher, peppers=self.key_list(), profile=self.hashing_profile)
+
+    def key_list(self) -> tuple[tuple[str, bytes], ...]:
+        """The server keys, oldest first: ``KEYHIVE_PEPPERS``, else the SQLite key file."""
+        if self.peppers:
+            return self.peppers
+        path = key_file_for(self.database_url)
+        return tuple(read_key_file(path)) if path is not None else ()
+
+    def server_keys(self) -> ServerKeys:
+        """The configured server keys, else a random key for this process only."""
+        keys = self.key_list()
+        return ServerKeys(keys) if keys else ServerKeys.ephemeral()

@@ -97,6 +97,8 @@ class KeyHive:
         if migrate:
             self.store.migrate()
         self.hashing = hashing or self.settings.make_hashing()
+        #: Keys outside the database (digests, session signing, signing-key encryption).
+        self.server_keys = self.settings.server_keys()
         self.clock: Clock = clock or SystemClock()
         self.prefix = self.settings.token_prefix
         self._usage = UsageBuffer(self.store.record_usage, usage_flush_interval)

@@ -12,7 +12,9 @@ from keyhive.core.errors import InvalidInput, InvalidScope
 from keyhive.core.scopes import MAX_SCOPES, allows, covers, normalize_scopes, validate_scope
 
 names = st.text(alphabet=string.ascii_letters + string.digits + "_.-/", min_size=1, max_size=12)
-scopes = st.builds(lambda r, a: f"{r}:{a}", names, names)
+#: Resources of the protected API: keyhive's own namespace is tested on its own below.
+resources = names.filter(lambda name: name != "keyhive")
+scopes = st.builds(lambda r, a: f"{r}:{a}", resources, names)
 scope_lists = st.lists(scopes, max_size=6)
 
 
@@ -145,3 +147,13 @@ def test_normalize_scopes_limits_the_count() -> None:
 def test_invalid_scope_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         normalize_scopes(["nope"])
+
+
+@pytest.mark.parametrize("own", ["keyhive:admin", "keyhive:verify", "keyhive:anything"])
+def test_star_never_reaches_keyhives_own_scopes(own: str) -> None:
+    assert not covers("*", own)
+    assert not allows(["*"], [own])
+    assert not allows(["*", "articles:read"], ["articles:read", own])
+    assert allows(["keyhive:*"], [own])
+    assert allows([own], [own])
+    assert allows(["*"], ["articles:read"])

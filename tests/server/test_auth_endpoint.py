@@ -9,8 +9,9 @@ import pytest
 from starlette.datastructures import Headers
 
 from keyhive import Code, KeyHive, Verification
+from keyhive.core.addresses import TrustedProxies
 from keyhive.core.model import RateLimitStatus
-from keyhive.server.hot import client_ip, ratelimit_headers
+from keyhive.server.hot import ratelimit_headers
 
 from .helpers import assert_problem, basic, bearer
 
@@ -162,7 +163,7 @@ async def test_limit_and_ip_verdicts_map_to_status(
     def verdict(*args: object, **kwargs: object) -> Verification:
         return Verification(code, retry_after=retry_after)
 
-    monkeypatch.setattr(hive, "verify_credential", verdict)
+    monkeypatch.setattr(hive.pipeline, "start", verdict)
     r = await client.get("/v1/auth", headers=bearer(reader[2]))
     assert assert_problem(r, status)["code"] == code.value
     for name, value in expected.items():
@@ -176,13 +177,13 @@ async def test_forwarded_client_ip_reaches_the_facade(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[str | None] = []
-    real = hive.verify_credential
+    real = hive.pipeline.start
 
     def spy(*args: object, ip: str | None = None, **kwargs: object) -> Verification:
         seen.append(ip)
-        return real(*args, ip=ip, **kwargs)  # type: ignore[arg-type]
+        return real(*args, ip=ip, **kwargs)  # type: ignore[arg-type, return-value]
 
-    monkeypatch.setattr(hive, "verify_credential", spy)
+    monkeypatch.setattr(hive.pipeline, "start", spy)
     headers = {**bearer(reader[2]), "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
     assert (await client.get("/v1/auth", headers=headers)).status_code == 200
     assert seen == ["203.0.113.7"]
@@ -195,13 +196,15 @@ async def test_forwarded_client_ip_reaches_the_facade(
         ({"x-forwarded-for": "198.51.100.1, 203.0.113.7"}, "203.0.113.7"),
         ({"x-forwarded-for": "2001:db8::1"}, "2001:db8::1"),
         ({"x-forwarded-for": "not-an-ip"}, None),
-        ({}, None),
+        ({}, "127.0.0.1"),  # a local caller without a proxy in front: its own address
     ],
 )
 def test_client_ip_prefers_x_real_ip_then_the_last_hop(
     headers: dict[str, str], expected: str | None
 ) -> None:
-    assert client_ip(Headers(headers)) == expected
+    found = Headers(headers)
+    got = TrustedProxies().client("127.0.0.1", found.get("x-real-ip"), found.get("x-forwarded-for"))
+    assert got == expected
 
 
 async def test_limits_set_over_the_admin_api_shape_gateway_answers(
@@ -264,13 +267,13 @@ async def test_no_ratelimit_headers_without_a_rate_limit(
 
 def test_ratelimit_reset_counts_whole_seconds_from_now_and_never_below_zero() -> None:
     now = time.time()
-    ahead = dict(ratelimit_headers(RateLimitStatus(True, 10, 7, now + 12.5)))
+    ahead = dict(ratelimit_headers(RateLimitStatus(True, 10, 7, now + 12.5, 12.5)))
     assert ahead == {
         b"ratelimit-limit": b"10",
         b"ratelimit-remaining": b"7",
         b"ratelimit-reset": b"13",
     }
-    past = dict(ratelimit_headers(RateLimitStatus(False, 10, 0, now - 5)))
+    past = dict(ratelimit_headers(RateLimitStatus(False, 10, 0, now - 5, -5.0)))
     assert past[b"ratelimit-reset"] == b"0"
 
 

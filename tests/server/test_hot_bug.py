@@ -21,7 +21,7 @@ async def test_a_bug_on_the_hot_path_answers_a_problem(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(hive, "verify_cached", broken)
+    monkeypatch.setattr(hive.pipeline, "start", broken)
     transport = httpx.ASGITransport(app=create_app(hive))
     async with httpx.AsyncClient(transport=transport, base_url="http://k.test") as http:
         answer = await http.get("/v1/auth", headers=bearer(issued.token))

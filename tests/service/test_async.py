@@ -15,13 +15,13 @@ def test_async_twin_round_trip() -> None:
         issued = await ahive.issue_secret(client.client_id, scopes=["a:b"])
         loop_thread = threading.get_ident()
         seen: list[int] = []
-        original = ahive.hive.verify_credential
+        original = ahive.hive.pipeline.finish
 
         def spy(*args: object, **kwargs: object) -> object:
             seen.append(threading.get_ident())
             return original(*args, **kwargs)  # type: ignore[arg-type]
 
-        ahive.hive.verify_credential = spy  # type: ignore[assignment, method-assign]
+        ahive.hive.pipeline.finish = spy  # type: ignore[assignment, method-assign]
         first = await ahive.verify(issued.token, ["a:b"])
         assert first.valid and seen and seen[0] != loop_thread, "a miss runs in a worker"
         second = await ahive.verify(issued.token, ["a:b"])

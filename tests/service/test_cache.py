@@ -149,11 +149,11 @@ def test_entry_past_its_ttl_is_reread_not_rehashed(clock: FrozenClock) -> None:
     issued = hive.issue_secret(hive.create_client("c").client_id, scopes=["a:b"])
     CountingHashing.calls = 0
     assert hive.verify(issued.token, ["a:b"]).valid
-    assert CountingHashing.calls == 1
+    assert CountingHashing.calls == 0, "its digest recognises the token: no slow hash"
     now[0] = 10.0  # past the TTL
     assert hive.verify_cached(TokenCredential(issued.token)) is None, "needs a store read"
     assert hive.verify(issued.token, ["a:b"]).valid
-    assert CountingHashing.calls == 1, "a known credential is re-read, not re-hashed"
+    assert CountingHashing.calls == 0, "a known credential is re-read, not re-hashed"
     # A change that no invalidation reported is picked up by the re-read.
     with hive.store.transaction() as tx:
         secret = hive.get_secret(issued.secret_id)
@@ -193,6 +193,6 @@ def test_a_change_elsewhere_costs_a_read_not_a_hash(tmp_path: Path) -> None:
         time.sleep(0.02)
     assert server.verify(issued.token, ["a:b"]).code is Code.INSUFFICIENT_SCOPE
     assert server.verify(issued.token, ["x:y"]).valid
-    assert CountingHashing.calls == 1, "the change was re-read from the store, not re-hashed"
+    assert CountingHashing.calls == 0, "the change was re-read from the store, not re-hashed"
     cli.close()
     server.close()

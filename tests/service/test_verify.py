@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -138,19 +139,30 @@ class CountingHashing(Hashing):
         return super().matches(stored, secret)
 
 
-def test_unknown_id_costs_a_hash_but_garbage_does_not(clock: FrozenClock) -> None:
+@pytest.mark.parametrize("digests", [True, False])
+def test_unknown_id_costs_what_a_wrong_secret_costs(
+    clock: FrozenClock, tmp_path: Path, digests: bool
+) -> None:
+    """With a server key both cost a digest and no slow hash; without one (digests off),
+    both cost one slow hash. Garbage costs nothing either way."""
     base = Settings(hashing_profile="cheapest").make_hashing()
     counting = CountingHashing(base.current)
-    hive = KeyHive("memory://", hashing=counting, clock=clock, throttle=None)
+    url = "memory://" if digests else f"sqlite:///{tmp_path / 'k.db'}"
+    hive = KeyHive(
+        url, hashing=counting, clock=clock, throttle=None, migrate=digests, watch_changes=False
+    )
+    if not digests:
+        hive.store.migrate()  # without the key file that migrating through KeyHive writes
     issued = hive.issue_secret(hive.create_client("c").client_id)
+    per_check = 0 if digests else 1
     CountingHashing.calls = 0
     hive.verify(forged(issued.token.replace(issued.secret_id, "Q" * 16)))
-    assert CountingHashing.calls == 1, "an unknown id must cost one (dummy) hash"
+    assert CountingHashing.calls == per_check, "an unknown id costs what a wrong secret costs"
     hive.verify(forged(issued.token))
-    assert CountingHashing.calls == 2
+    assert CountingHashing.calls == 2 * per_check
     hive.verify("kh_" + "x" * 70)
     hive.verify(issued.token[:-1] + ("0" if issued.token[-1] != "0" else "1"))
-    assert CountingHashing.calls == 2, "malformed tokens are rejected before hashing"
+    assert CountingHashing.calls == 2 * per_check, "malformed tokens are rejected before hashing"
     hive.close()
 
 

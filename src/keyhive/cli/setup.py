@@ -6,8 +6,6 @@ import os
 
 import click
 
-from keyhive.core.serverkeys import create_key_file, key_file_for
-
 from . import output
 from ._app import Runtime, json_option, pass_runtime
 
@@ -26,10 +24,7 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     The admin secret has the scopes keyhive:admin and keyhive:verify. Running init
     again migrates the database and prints no token.
     """
-    key_file = key_file_for(runtime.settings().database_url)
-    if key_file is not None and not runtime.settings().peppers:
-        create_key_file(key_file)  # before the facade opens: it reads the key
-    hive = runtime.hive(create=True)
+    hive = runtime.hive(create=True)  # on SQLite, this also writes the server key file
     issued = hive.bootstrap_admin()
     if as_json:
         output.emit_json(

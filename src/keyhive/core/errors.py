@@ -72,6 +72,14 @@ class Conflict(KeyhiveError):
     """The change contradicts the current state (e.g. rotating a revoked secret)."""
 
 
+class IdTaken(Conflict):
+    """A store refused an insert because the id exists (the facade retries a fresh id)."""
+
+
+class LastAdmin(Conflict):
+    """The change would leave no active admin secret (refused over HTTP)."""
+
+
 class HashError(KeyhiveError):
     """Base of hashing errors."""
 

@@ -119,10 +119,16 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
-    """A secret together with its hash string: what storage holds, never shown to users."""
+    """A secret with its hash string and digest: what storage holds, never shown to users.
+
+    ``digest`` (see :mod:`keyhive.core.digests`) is None until the secret is known to the
+    server key: for article secrets until their first success, and for secrets issued
+    before digests existed.
+    """
 
     secret: Secret
     hash: str = field(repr=False)
+    digest: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,8 @@ class RateLimitStatus:
     limit: int
     remaining: int
     reset: float  # epoch seconds when a slot frees up
+    #: Seconds from the hit until a slot frees up, read on the limiter's own clock.
+    reset_in: float
 
     def to_dict(self) -> dict[str, Any]:
         return {"limit": self.limit, "remaining": self.remaining, "reset": int(self.reset)}

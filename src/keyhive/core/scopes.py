@@ -1,8 +1,12 @@
 """Scope strings and matching.
 
 A scope is ``resource:action``; a grant of ``resource:*`` covers every action on the
-resource and ``*`` covers everything. A request may require several scopes and is
-allowed only when every one is covered.
+resource and ``*`` covers everything of the protected API. A request may require several
+scopes and is allowed only when every one is covered.
+
+keyhive's own scopes (``keyhive:admin``, ``keyhive:verify``) are granted only by name or
+by ``keyhive:*``: a bare ``*`` handed out for an API must never make its holder a keyhive
+admin. This is the one place that rule lives; the server and every integration use it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from keyhive.core.errors import InvalidScope
 
 _SCOPE_RE: Final = re.compile(r"[A-Za-z0-9_.\-/]{1,64}:(?:[A-Za-z0-9_.\-/]{1,64}|\*)")
 MAX_SCOPES: Final = 64
+#: The namespace of keyhive's own scopes, which a bare ``*`` does not reach.
+RESERVED: Final = "keyhive:"
+ADMIN_SCOPE: Final = "keyhive:admin"
+VERIFY_SCOPE: Final = "keyhive:verify"
+#: Every keyhive scope: the one grant besides ``keyhive:admin`` itself that makes an admin.
+KEYHIVE_ALL: Final = "keyhive:*"
+ADMIN_GRANTS: Final = frozenset({ADMIN_SCOPE, KEYHIVE_ALL})
 
 
 def validate_scope(scope: object) -> str:
@@ -47,8 +58,10 @@ def normalize_scopes(scopes: object) -> tuple[str, ...]:
 
 def covers(granted: str, required: str) -> bool:
     """Whether one granted scope covers one required scope."""
-    if granted == "*" or granted == required:
+    if granted == required:
         return True
+    if granted == "*":
+        return not required.startswith(RESERVED)
     if granted.endswith(":*"):
         return required.startswith(granted[:-1]) and required != "*"
     return False
@@ -61,7 +74,5 @@ def allows(granted: Iterable[str], required: Iterable[str]) -> bool:
     (iterating it would test single characters).
     """
     grants = (granted,) if isinstance(granted, str) else tuple(granted)
-    if "*" in grants:
-        return True
     needed = (required,) if isinstance(required, str) else required
     return all(any(covers(g, r) for g in grants) for r in needed)

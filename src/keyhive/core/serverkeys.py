@@ -63,7 +63,7 @@ class ServerKeys:
     @classmethod
     def ephemeral(cls) -> ServerKeys:
         """A random key for this process only."""
-        return cls([("ephemeral", secrets.token_bytes(32))], durable=False)
+        return cls([(f"ephemeral-{secrets.token_hex(4)}", secrets.token_bytes(32))], durable=False)
 
     @property
     def newest_id(self) -> str:

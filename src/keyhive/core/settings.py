@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from keyhive.core.addresses import LOOPBACK, TrustedProxies
+from keyhive.core.errors import ConfigurationError, InvalidInput
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
 from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file
 from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
@@ -26,6 +28,8 @@ class Settings:
     token_prefix: str = DEFAULT_PREFIX
     #: ``default`` or ``cheapest`` (tests only: scrypt and argon2 at their lowest cost).
     hashing_profile: str = "default"
+    #: Proxies whose X-Real-IP and X-Forwarded-For are believed (CIDRs); loopback by default.
+    trusted_proxies: tuple[str, ...] = LOOPBACK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,14 +42,37 @@ class Settings:
             peppers=tuple(parse_peppers(env.get("KEYHIVE_PEPPERS", ""))),
             token_prefix=env.get("KEYHIVE_TOKEN_PREFIX") or DEFAULT_PREFIX,
             hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
+            trusted_proxies=_networks(env.get("KEYHIVE_TRUSTED_PROXIES")) or LOOPBACK,
         )
         return settings.with_overrides(**overrides)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``KEYHIVE_*`` variables that :meth:`from_env` reads back as these settings.
+
+        For server worker processes, which can only be configured through their
+        environment. Peppers are not included: they only ever come from the environment
+        (or the key file), which the workers inherit.
+        """
+        env = {
+            "KEYHIVE_DATABASE_URL": self.database_url,
+            "KEYHIVE_HASHER": self.hasher,
+            "KEYHIVE_TOKEN_PREFIX": self.token_prefix,
+            "KEYHIVE_HASHING_PROFILE": self.hashing_profile,
+            "KEYHIVE_TRUSTED_PROXIES": ",".join(self.trusted_proxies),
+        }
+        if self.redis_url:
+            env["KEYHIVE_REDIS_URL"] = self.redis_url
+        return env
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the non-None values replaced."""
         given = {k: v for k, v in overrides.items() if v is not None}
         result = replace(self, **given) if given else self
         validate_prefix(result.token_prefix)
+        try:
+            TrustedProxies(result.trusted_proxies)
+        except InvalidInput as exc:
+            raise ConfigurationError(str(exc)) from None
         return result
 
     def make_hashing(self) -> Hashing:
@@ -62,3 +89,7 @@ class Settings:
         """The configured server keys, else a random key for this process only."""
         keys = self.key_list()
         return ServerKeys(keys) if keys else ServerKeys.ephemeral()
+
+
+def _networks(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())

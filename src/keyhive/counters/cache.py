@@ -1,170 +1,225 @@
-"""The verification cache: after a secret matched once, later checks skip the slow hash.
+"""The verification cache: what this process already knows, so that most checks need no
+database read and none needs a slow hash.
 
-Keys are keyed BLAKE2b digests of the presented credential under a per-process random
-key, so the cache never holds a plain secret and its keys are useless outside the
-process. Entries hold what judging needs (the secret's record and its client); expiry
-and grace periods are still judged on every hit, against the clock. Entries live at
-most ``ttl`` seconds (the safety net for changes no invalidation reported) and the
-least recently used go first once ``size`` is reached.
+Two maps, both :class:`~keyhive.counters.ttl.TTLCache`:
+
+- *answers*, by credential digest: a credential that matched, with its secret and client.
+  A repeat caller costs one keyed digest and one lookup.
+- *records*, by lookup (``s:<secret id>`` for a token, ``c:<client id>`` for a client_id +
+  secret pair): what the store holds, including "nothing" for an id it does not know.
+  A wrong guess at a known id, or at an unknown one, costs a digest and a compare, not a
+  database read, and never a slow hash.
+
+Keys are digests under a server key (:mod:`keyhive.core.digests`), so the cache never
+holds a plain secret. Expiry and grace periods are still judged on every hit. Entries live
+``ttl`` seconds (the safety net for changes no invalidation reported); a change made here
+or reported by another node drops what it touches, and the next use re-reads the store.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import secrets
+import json
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from hashlib import blake2b
+from typing import Final
 
-from keyhive.core.model import Client, Code, Secret, Verification
+from keyhive.core.digests import Digester
+from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.serverkeys import ServerKeys
+from keyhive.counters.ttl import TTLCache
+
+#: What one map may hold in all, as estimated: callers choose what gets cached.
+DEFAULT_MAX_BYTES: Final = 128 * 1024 * 1024
+_BASE_WEIGHT: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """A matched secret, its client and when the entry stops being trusted (monotonic).
-
-    ``valid`` is the VALID answer for this pair, built once: a hit that passes every
-    check returns it instead of constructing a new value.
-    """
+    """A credential that matched: its secret, its client, and the VALID answer built once."""
 
     secret: Secret
     client: Client
-    deadline: float
     valid: Verification
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store holds for one lookup; no client and no candidates: nothing.
+
+    For a token the candidates are its one secret; for a pair, the client's secrets
+    that are presented with a client_id (imported in the article's format).
+    """
+
+    client: Client | None
+    candidates: tuple[StoredSecret, ...] = ()
+
+
+NOTHING: Final = Known(None)
+
+
+def _client_weight(client: Client | None) -> int:
+    if client is None or not client.metadata:
+        return _BASE_WEIGHT
+    return _BASE_WEIGHT + len(json.dumps(dict(client.metadata), default=str))
+
+
 class VerificationCache:
-    """A bounded LRU map from credential digests to matched secrets, with eviction by id."""
+    """Answers by credential digest and store records by lookup, with eviction by id."""
 
     def __init__(
         self,
         size: int = 100_000,
         ttl: float = 60.0,
         *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        digester: Digester | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if size < 1 or ttl <= 0:
-            raise ValueError("cache size and ttl must be positive")
+        self.digest: Callable[[str], bytes] = digester or Digester(ServerKeys.ephemeral())
+        self._answers: TTLCache[bytes, CacheEntry] = TTLCache(
+            size,
+            ttl,
+            max_bytes=max_bytes,
+            weigh=lambda _key, entry: _client_weight(entry.client),
+            on_evict=self._answer_gone,
+            monotonic=monotonic,
+        )
+        self._records: TTLCache[str, Known] = TTLCache(
+            size,
+            ttl,
+            max_bytes=max_bytes,
+            weigh=lambda _key, known: _client_weight(known.client) + 256 * len(known.candidates),
+            on_evict=self._record_gone,
+            monotonic=monotonic,
+        )
         self.size = size
         self.ttl = ttl
-        self._keyed = blake2b(key=secrets.token_bytes(32), digest_size=32)
-        self._monotonic = monotonic
-        self._entries: OrderedDict[bytes, CacheEntry] = OrderedDict()
-        self._by_secret: dict[str, set[bytes]] = {}
-        self._by_client: dict[str, set[bytes]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        #: Moves on every eviction: a record read before it must not be cached after it.
+        self.epoch = 0
+        self._answers_of: dict[str, set[bytes]] = {}  # secret or client id -> answer keys
+        self._records_of: dict[str, set[str]] = {}  # secret or client id -> lookups
         self.hits = 0
         self.misses = 0
 
-    def digest(self, credential: str) -> bytes:
-        """The cache key of a presented credential (never stored in plain)."""
-        digest = self._keyed.copy()  # copying the keyed state skips the key setup
-        digest.update(credential.encode("utf-8", "surrogatepass"))
-        return digest.digest()
+    @property
+    def _monotonic(self) -> Callable[[], float]:
+        return self._answers._monotonic
 
+    @_monotonic.setter
+    def _monotonic(self, clock: Callable[[], float]) -> None:
+        # Tests move time for both maps at once.
+        self._answers._monotonic = clock
+        self._records._monotonic = clock
+
+    # -- answers -------------------------------------------------------------------------
     def get(self, key: bytes) -> CacheEntry | None:
-        """The live entry for ``key``, refreshed as most recently used; None on a miss.
-
-        An entry past its TTL counts as a miss here but stays, for :meth:`stale`.
-        """
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.deadline <= self._monotonic():
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
+        """The answer for a credential digest, or None (a miss)."""
+        entry = self._answers.get(key)
+        if entry is None:
+            self.misses += 1
+        else:
             self.hits += 1
-            return entry
+        return entry
 
-    def stale(self, key: bytes) -> CacheEntry | None:
-        """The entry for ``key`` even past its TTL: proof that this credential matched.
+    def put(
+        self, key: bytes, secret: Secret, client: Client, *, epoch: int | None = None
+    ) -> CacheEntry:
+        """Remember that the credential with digest ``key`` matched ``secret``.
 
-        The facade re-reads such a secret and its client from the store instead of
-        hashing again, so a known credential is never locked out by the failure
-        throttle (which an attacker can trip for any public secret id).
+        ``epoch`` is :attr:`epoch` as it was before the record was read: if anything was
+        evicted since, the record may predate a change, so it is answered but not kept.
         """
+        entry = CacheEntry(secret, client, Verification(Code.VALID, client, secret))
         with self._lock:
-            return self._entries.get(key)
+            if epoch is not None and epoch != self.epoch:
+                return entry
+            for ident in (secret.secret_id, client.client_id):
+                self._answers_of.setdefault(ident, set()).add(key)
+            self._answers.put(key, entry)
+        return entry
 
-    def put(self, key: bytes, secret: Secret, client: Client) -> None:
-        entry = CacheEntry(
-            secret, client, self._monotonic() + self.ttl, Verification(Code.VALID, client, secret)
-        )
+    def _answer_gone(self, key: bytes, entry: CacheEntry) -> None:
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._unindex(key, old)
-            self._entries[key] = entry
-            self._by_secret.setdefault(secret.secret_id, set()).add(key)
-            self._by_client.setdefault(client.client_id, set()).add(key)
-            while len(self._entries) > self.size:
-                oldest, dropped = self._entries.popitem(last=False)
-                self._unindex(oldest, dropped)
+            for ident in (entry.secret.secret_id, entry.client.client_id):
+                _discard(self._answers_of, ident, key)
 
+    # -- records -------------------------------------------------------------------------
+    def record(self, lookup: str) -> Known | None:
+        """What the store held for ``lookup`` when last read, or None if not known here."""
+        return self._records.get(lookup)
+
+    def put_record(self, lookup: str, known: Known, *, epoch: int | None = None) -> None:
+        """Remember a store read; skipped if anything was evicted since ``epoch``."""
+        with self._lock:
+            if epoch is not None and epoch != self.epoch:
+                return
+            for ident in _idents(known):
+                self._records_of.setdefault(ident, set()).add(lookup)
+            self._records.put(lookup, known)
+
+    def _record_gone(self, lookup: str, known: Known) -> None:
+        with self._lock:
+            for ident in _idents(known):
+                _discard(self._records_of, ident, lookup)
+
+    # -- invalidation --------------------------------------------------------------------
     def evict_secret(self, secret_id: str) -> None:
-        """Forget every entry of a secret (revoked, rotated, re-scoped, expiry changed)."""
-        with self._lock:
-            for key in self._by_secret.pop(secret_id, ()):
-                entry = self._entries.pop(key, None)
-                if entry is not None:
-                    self._unindex(key, entry)
+        """Forget all this process knows of a secret (revoked, rotated, changed)."""
+        self._forget(secret_id, extra=f"s:{secret_id}")
 
     def evict_client(self, client_id: str) -> None:
-        """Forget every entry of a client (disabled, enabled, renamed)."""
+        """Forget all this process knows of a client and its secrets."""
+        self._forget(client_id, extra=f"c:{client_id}")
+
+    #: A change another process made: the same as one made here (the feed cannot tell).
+    expire_secret = evict_secret
+    expire_client = evict_client
+
+    def _forget(self, ident: str, *, extra: str) -> None:
         with self._lock:
-            for key in self._by_client.pop(client_id, ()):
-                entry = self._entries.pop(key, None)
+            self.epoch += 1
+            answers = self._answers_of.pop(ident, set())
+            lookups = self._records_of.pop(ident, set())
+            lookups.add(extra)
+            for key in answers:
+                entry = self._answers.pop(key)
                 if entry is not None:
-                    self._unindex(key, entry)
-
-    def expire_secret(self, secret_id: str) -> None:
-        """Stop trusting a secret's entries without forgetting them (a change elsewhere).
-
-        The next use re-reads the secret and its client from the store instead of
-        hashing again: a change another process made costs one read, not one scrypt.
-        """
-        self._expire(self._by_secret.get(secret_id, ()))
-
-    def expire_client(self, client_id: str) -> None:
-        """Stop trusting a client's entries without forgetting them (see expire_secret)."""
-        self._expire(self._by_client.get(client_id, ()))
-
-    def _expire(self, keys: Iterable[bytes]) -> None:
-        with self._lock:
-            for key in list(keys):
-                entry = self._entries.get(key)
-                if entry is not None and entry.deadline > 0:
-                    self._entries[key] = dataclasses.replace(entry, deadline=0.0)
+                    self._answer_gone(key, entry)
+            for lookup in lookups:
+                known = self._records.pop(lookup)
+                if known is not None:
+                    self._record_gone(lookup, known)
 
     def clear(self) -> None:
         """Forget everything (e.g. when the invalidation channel lost messages)."""
         with self._lock:
-            self._entries.clear()
-            self._by_secret.clear()
-            self._by_client.clear()
+            self.epoch += 1
+            self._answers.clear()
+            self._records.clear()
+            self._answers_of.clear()
+            self._records_of.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._answers)
 
     def keys_snapshot(self) -> list[bytes]:
-        """The current keys (for tests that check no plain secret is held)."""
-        with self._lock:
-            return list(self._entries)
+        """The credential digests held (for tests that check no plain secret is held)."""
+        return self._answers.keys()
 
-    def _drop(self, key: bytes, entry: CacheEntry) -> None:
-        del self._entries[key]
-        self._unindex(key, entry)
 
-    def _unindex(self, key: bytes, entry: CacheEntry) -> None:
-        for index, ident in (
-            (self._by_secret, entry.secret.secret_id),
-            (self._by_client, entry.client.client_id),
-        ):
-            keys = index.get(ident)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del index[ident]
+def _idents(known: Known) -> set[str]:
+    idents = {stored.secret.secret_id for stored in known.candidates}
+    if known.client is not None:
+        idents.add(known.client.client_id)
+    return idents
+
+
+def _discard(index: dict[str, set[str]] | dict[str, set[bytes]], ident: str, key: object) -> None:
+    keys = index.get(ident)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[ident]

@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from keyhive.storage import Store
 
-Evict = Callable[[str, str], None]
+Evict = Callable[[str, str], None]  # (target_type, target_id) of a change
 
 
 class AuditPoller:
@@ -102,18 +101,3 @@ class AuditPoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self._interval + 2)
-
-
-class Invalidator(Protocol):
-    """A channel that tells every node about a change at once (lower latency than polling)."""
-
-    def publish(self, target_type: str, target_id: str) -> None:
-        """Announce that a client or secret changed."""
-        ...
-
-    def start(self, evict: Evict, clear: Callable[[], None]) -> None:
-        """Deliver others' announcements to ``evict``; call ``clear`` whenever messages may
-        have been lost (after a reconnect)."""
-        ...
-
-    def stop(self) -> None: ...

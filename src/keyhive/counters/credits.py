@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Protocol
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-class CreditCounter(Protocol):
-    def spend(self, key: str, allowance: int, start: int, cost: int = 1) -> tuple[bool, int]:
-        """Spend ``cost`` if ``used + cost <= allowance``; return (spent, used after)."""
-        ...
-
-
 class MemoryCredits:
     """Credit counters in this process."""
+
+    blocking = False
 
     def __init__(self) -> None:
         self._used: dict[str, int] = {}
@@ -59,6 +55,8 @@ return {1, used}
 
 class RedisCredits:
     """Credit counters in Redis, shared by every node; atomic through a Lua script."""
+
+    blocking = True
 
     def __init__(
         self, url: str, *, prefix: str = "keyhive:credits:", ttl: int = 40 * 86400

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from keyhive.core.model import RateLimitStatus
 from keyhive.core.quotas import RateLimit
 
 log = logging.getLogger(__name__)
-
-
-class RateLimiter(Protocol):
-    def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
-        """Count one verification for ``key`` if the window has room."""
-        ...
 
 
 def _item(rate: RateLimit) -> Any:
@@ -39,6 +33,8 @@ class LimitsRateLimiter:
         from limits.strategies import MovingWindowRateLimiter
 
         self.uri = uri
+        #: Counting in Redis is a network call: not for an event loop.
+        self.blocking = uri != "memory://"
         options: dict[str, Any] = {}
         if uri.startswith(("redis://", "rediss://")):
             options = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
@@ -76,5 +72,9 @@ class LimitsRateLimiter:
     def _hit(limiter: Any, item: Any, key: str, rate: RateLimit) -> RateLimitStatus:
         allowed = bool(limiter.hit(item, key))
         stats = limiter.get_window_stats(item, key)
-        reset = float(stats.reset_time) if stats.reset_time else time.time() + rate.window
-        return RateLimitStatus(allowed, rate.limit, max(0, int(stats.remaining)), reset)
+        # The limits library keeps wall-clock epoch times; the wait is read on that clock.
+        now = time.time()
+        reset = float(stats.reset_time) if stats.reset_time else now + rate.window
+        return RateLimitStatus(
+            allowed, rate.limit, max(0, int(stats.remaining)), reset, max(0.0, reset - now)
+        )

@@ -1,9 +1,11 @@
-"""Throttling of failed attempts, checked before any slow hash is run.
+"""Counting failed attempts per secret id, client id and caller address.
 
-An attacker who floods wrong secrets for one secret id (or from one IP) gets answered
-without hashing once the failures in the current window pass the limit, so the worker
-pool stays free for legitimate traffic. Counters are per fixed window and bounded in
-number; unknown ids count like known ones, so throttling reveals nothing.
+A key whose failures in the current window pass the limit is *slowed*, never refused:
+its wrong answers carry a wait (the hot routes answer them late, a tarpit), and checks
+that still need a slow hash run in a narrow lane, so a flood of guesses cannot occupy
+every worker. A correct credential matches before the throttle is asked, so an attacker
+who knows a public id cannot lock its holder out. Counters are per fixed window and
+bounded in number; unknown ids count like known ones, so throttling reveals nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +56,3 @@ class FailureThrottle:
             self._counts[key] = (start, count + 1)
             while len(self._counts) > self.max_keys:
                 self._counts.popitem(last=False)
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._counts.pop(key, None)

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from keyhive.core.model import Code
 from keyhive.storage import Usage
 
 Flush = Callable[[Mapping[str, Usage]], None]
@@ -43,10 +44,16 @@ class UsageBuffer:
         self,
         secret_id: str,
         when: datetime,
+        code: Code = Code.VALID,
         credits_period: str | None = None,
         credits_used: int = 0,
     ) -> None:
-        """Count one verification (and the credit counter it saw); starts the flusher."""
+        """Count one verification (and the credit counter it saw); starts the flusher.
+
+        Only VALID answers count as uses of the secret.
+        """
+        if code is not Code.VALID:
+            return
         with self._lock:
             entry = self._pending.get(secret_id)
             if entry is None:

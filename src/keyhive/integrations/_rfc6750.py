@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from keyhive.core import rfc6750
 from keyhive.core.credentials import BadCredential, Credential, from_headers
-from keyhive.core.model import Code
 from keyhive.integrations._principal import Verdict
 
 DEFAULT_REALM: Final = rfc6750.REALM
@@ -76,37 +75,22 @@ def read(
 def deny(
     verdict: Verdict, required: Sequence[str] = (), realm: str = DEFAULT_REALM
 ) -> Denial | None:
-    """The answer for a verdict that did not pass; None when it passed."""
-    code = verdict.code
-    if code is Code.VALID:
+    """The answer for a verdict that did not pass (the table in core/rfc6750.py); None
+    when it passed."""
+    refused = rfc6750.refusal(verdict.code, verdict.retry_after, required, realm)
+    if refused is None:
         return None
-    wait = rfc6750.retry_seconds(verdict.retry_after)
-    if code in rfc6750.FORBIDDEN:
-        why = (
-            "the caller's IP address is not allowed"
-            if code is Code.IP_NOT_ALLOWED
-            else "the credential lacks a required scope"
-        )
-        body = {"error": "insufficient_scope", "error_description": why, "code": code.value}
-        if required:
-            body["scope"] = " ".join(required)
-        headers = {"WWW-Authenticate": challenge(realm, "insufficient_scope", required)}
-        return Denial(403, body, headers)
-    if code in rfc6750.LIMITED:
-        error = "usage_exceeded" if code is Code.USAGE_EXCEEDED else "rate_limited"
-        body = {"error": error, "error_description": error.replace("_", " "), "code": code.value}
-        seconds = wait or 1
-        return Denial(429, {**body, "retry_after": seconds}, {"Retry-After": str(seconds)})
-    # NOT_FOUND (also while failures are throttled), EXPIRED, REVOKED, DISABLED.
-    headers = {"WWW-Authenticate": challenge(realm, "invalid_token")}
-    if wait:
-        headers["Retry-After"] = str(wait)
-    body = {
-        "error": "invalid_token",
-        "error_description": "the credential is not valid",
-        "code": code.value,
+    answer = refused.answer
+    body: dict[str, Any] = {
+        "error": answer.error,
+        "error_description": answer.description,
+        "code": verdict.code.value,
     }
-    return Denial(401, body, headers)
+    if answer.status == 403 and required:
+        body["scope"] = " ".join(required)
+    if answer.waits:
+        body["retry_after"] = refused.retry_after
+    return Denial(answer.status, body, refused.headers)
 
 
 def unavailable(retry_after: float | None = None) -> Denial:

@@ -9,10 +9,10 @@ checking secrets itself and asking a keyhive server without changing its routes.
 from __future__ import annotations
 
 import inspect
-import ipaddress
 from collections.abc import Sequence
 from typing import Protocol, cast, runtime_checkable
 
+from keyhive.core.addresses import canonical
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
 from keyhive.integrations._principal import Verdict
@@ -102,9 +102,4 @@ def as_async_verifier(source: Source) -> AsyncVerifier:
 
 def client_ip(host: str | None) -> str | None:
     """The peer address as verifiers want it: a valid IP, else None (e.g. "testclient")."""
-    if not host:
-        return None
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return None
+    return canonical(host)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from keyhive.core.addresses import TrustedProxies
 from keyhive.core.settings import Settings
 from keyhive.server import openapi, problems
 from keyhive.server.admin import admin_router
@@ -23,6 +24,7 @@ from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.service.hive import KeyHive
+from keyhive.service.hive_async import AsyncKeyHive
 
 _DESCRIPTION = """\
 Issue, store and verify API keys and secrets.
@@ -72,6 +74,8 @@ def create_app(
     """
     owned = hive is None
     service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
+    async_hive = AsyncKeyHive(service)
+    proxies = TrustedProxies(service.settings.trusted_proxies)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -82,7 +86,7 @@ def create_app(
             await run_in_threadpool(service.close if owned else service.flush)
 
     app = KeyhiveAPI(
-        HotPath(service, metrics, max_body, tarpit),
+        HotPath(async_hive, metrics, max_body, tarpit, proxies),
         title="keyhive",
         version=_version(),
         description=_DESCRIPTION,
@@ -90,7 +94,7 @@ def create_app(
     )
     app.state.hive = service
     app.state.metrics = metrics
-    app.include_router(admin_router(service))
+    app.include_router(admin_router(async_hive, proxies))
     app.include_router(health_router(service, metrics))
     problems.install(app)
     openapi.install(app)

@@ -1,9 +1,9 @@
 """Who is calling: the caller's own keyhive secret, checked for one keyhive scope.
 
 The service's callers authenticate with keyhive secrets like any other API client
-(Bearer, X-API-Key or HTTP Basic). A keyhive scope must be granted by name (or by
-``keyhive:*``): a bare ``*`` granted for the protected API does not make its holder a
-keyhive admin, and ``keyhive:admin`` does not imply ``keyhive:verify``.
+(Bearer, X-API-Key or HTTP Basic), through the same pipeline as every credential. A
+keyhive scope must be granted by name (or by ``keyhive:*``), and ``keyhive:admin`` does
+not imply ``keyhive:verify``.
 
 The verdicts of a credential map to HTTP the same way for the caller and for
 ``GET /v1/auth``: 401 ``invalid_token``, 403 ``insufficient_scope``, 429 with Retry-After.
@@ -17,16 +17,15 @@ from typing import Any, Final
 from fastapi import Request, Security
 from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security.base import SecurityBase
-from starlette.concurrency import run_in_threadpool
 
 from keyhive.core import rfc6750
+from keyhive.core.addresses import TrustedProxies
 from keyhive.core.credentials import BadCredential, Credential, from_headers
-from keyhive.core.model import Code, Verification
+from keyhive.core.model import Verification
 from keyhive.server.problems import HTTPProblem
-from keyhive.service.hive import KeyHive
+from keyhive.service.hive_async import AsyncKeyHive
 
 REALM: Final = rfc6750.REALM
-_KEYHIVE_ALL: Final = "keyhive:*"
 
 
 class _Documented(SecurityBase):
@@ -84,63 +83,33 @@ def read_credential(headers: Mapping[str, str]) -> Credential:
 
 
 def rejection(result: Verification, required: Sequence[str]) -> HTTPProblem:
-    """The problem for a verification that did not pass."""
-    code = result.code
-    wait = rfc6750.retry_seconds(result.retry_after)
-    if code in rfc6750.UNAUTHORIZED:
-        headers = {"WWW-Authenticate": challenge("invalid_token")}
-        if wait:  # failures of this credential or address are being throttled
-            headers["Retry-After"] = str(wait)
-        return HTTPProblem(
-            401,
-            "the credential is not valid",
-            slug="invalid-token",
-            headers=headers,
-            code=code.value,
-        )
-    if code in rfc6750.FORBIDDEN:
-        why = (
-            "the client's IP address is not allowed"
-            if code is Code.IP_NOT_ALLOWED
-            else "the credential lacks a required scope"
-        )
-        return HTTPProblem(
-            403,
-            why,
-            slug="insufficient-scope",
-            headers={"WWW-Authenticate": challenge("insufficient_scope", required)},
-            code=code.value,
-            required_scopes=list(required),
-        )
-    wait = wait or 1
+    """The problem for a verification that did not pass (the table in core/rfc6750.py)."""
+    refused = rfc6750.refusal(result.code, result.retry_after, required, REALM)
+    assert refused is not None, "a VALID verification is not refused"
+    answer = refused.answer
+    extensions: dict[str, Any] = {"code": result.code.value}
+    if answer.status == 403:
+        extensions["required_scopes"] = list(required)
+    if answer.waits:
+        extensions["retry_after"] = refused.retry_after
     return HTTPProblem(
-        429,
-        "usage limit exceeded" if code is Code.USAGE_EXCEEDED else "rate limit exceeded",
-        slug="rate-limited",
-        headers={"Retry-After": str(wait)},
-        code=code.value,
-        retry_after=wait,
+        answer.status,
+        answer.description,
+        slug=answer.slug,
+        headers=refused.headers,
+        **extensions,
     )
 
 
-def grants(result: Verification, scope: str) -> bool:
-    """Whether a VALID verification's secret holds this keyhive scope by name."""
-    held = result.scopes
-    return result.valid and (scope in held or _KEYHIVE_ALL in held)
+def caller(
+    hive: AsyncKeyHive, scope: str, proxies: TrustedProxies
+) -> Callable[..., Awaitable[str]]:
+    """A FastAPI dependency giving the caller's secret_id (the audit actor).
 
-
-def check_caller(hive: KeyHive, credential: Credential, scope: str) -> Verification:
-    """Verify the caller's credential for ``scope`` (blocking: may run scrypt)."""
-    result = hive.verify_credential(credential, [scope])
-    if result.valid and not grants(result, scope):
-        result = Verification(Code.INSUFFICIENT_SCOPE, result.client, result.secret)
-    if not result.valid:
-        raise rejection(result, [scope])
-    return result
-
-
-def caller(hive: KeyHive, scope: str) -> Callable[..., Awaitable[str]]:
-    """A FastAPI dependency giving the caller's secret_id (the audit actor)."""
+    The caller's secret must hold ``scope`` by the one scope rule (core/scopes.py): a
+    bare ``*`` does not reach keyhive's own scopes.
+    """
+    required = (scope,)
 
     async def dependency(
         request: Request,
@@ -149,7 +118,13 @@ def caller(hive: KeyHive, scope: str) -> Callable[..., Awaitable[str]]:
         _basic: None = Security(BASIC),
     ) -> str:
         credential = read_credential(request.headers)
-        result = await run_in_threadpool(check_caller, hive, credential, scope)
+        peer = request.client.host if request.client else None
+        ip = proxies.client(
+            peer, request.headers.get("x-real-ip"), request.headers.get("x-forwarded-for")
+        )
+        result = await hive.verify_credential(credential, required, ip=ip)
+        if not result.valid:
+            raise rejection(result, required)
         assert result.secret_id is not None
         return result.secret_id
 

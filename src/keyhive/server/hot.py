@@ -1,8 +1,9 @@
 """The hot routes: POST /v1/verify and GET /v1/auth, answered in front of the framework.
 
 Every request of a protected API passes through one of them, so they are plain ASGI:
-a cache hit costs a few microseconds on the event loop; a miss (a slow hash) takes one
-hop to the thread pool. Their OpenAPI entries are written by hand in openapi.py.
+a cache hit costs a few microseconds on the event loop; a check that needs the store
+takes one hop to the thread pool (through AsyncKeyHive, like every other async caller).
+Their OpenAPI entries are written by hand in openapi.py.
 """
 
 from __future__ import annotations
@@ -10,26 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Generic, TypeVar
 from urllib.parse import parse_qsl
 
-import anyio
-import anyio.to_thread
 from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from keyhive.core.addresses import TrustedProxies
 from keyhive.core.credentials import Credential, PairCredential, TokenCredential
 from keyhive.core.errors import InvalidInput, StorageUnavailable
 from keyhive.core.model import Code, RateLimitStatus, Verification
-from keyhive.core.scopes import normalize_scopes
-from keyhive.server.auth import check_caller, grants, read_credential, rejection
+from keyhive.core.scopes import VERIFY_SCOPE, normalize_scopes
+from keyhive.server.auth import read_credential, rejection
 from keyhive.server.metrics import Metrics
 from keyhive.server.problems import (
     HTTPProblem,
@@ -39,10 +38,8 @@ from keyhive.server.problems import (
     validation_problem,
 )
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
-from keyhive.service.hive import VERIFY_SCOPE, KeyHive
-from keyhive.service.hive_async import usable_cores
+from keyhive.service.hive_async import AsyncKeyHive
 
-T = TypeVar("T")
 V = TypeVar("V")
 log = logging.getLogger(__name__)
 
@@ -126,11 +123,11 @@ def _pass_headers(result: Verification) -> tuple[tuple[bytes, bytes], ...]:
 def ratelimit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
     """``RateLimit-*`` headers (draft-ietf-httpapi-ratelimit-headers) for a secret's window.
 
-    ``RateLimit-Reset`` counts seconds from now, rounded up, so a client that waits that
-    long finds a slot free; the verdict's ``reset`` is an epoch time. Raw ASGI pairs,
-    because the hot path sends them with every answer to a rate-limited secret.
+    ``RateLimit-Reset`` counts seconds from the hit, rounded up, so a client that waits
+    that long finds a slot free. Raw ASGI pairs, because the hot path sends them with
+    every answer to a rate-limited secret.
     """
-    wait = status.reset - time.time()
+    wait = status.reset_in
     return [
         (b"ratelimit-limit", b"%d" % status.limit),
         (b"ratelimit-remaining", b"%d" % status.remaining),
@@ -141,30 +138,6 @@ def ratelimit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
 def _scopes_from_query(values: Sequence[str]) -> tuple[str, ...]:
     """``?scope=`` repeated, each value possibly holding several scopes (space or comma)."""
     return normalize_scopes(part for value in values for part in value.replace(",", " ").split())
-
-
-def client_ip(headers: Mapping[str, str]) -> str | None:
-    """The forwarded client's address: X-Real-IP, else the last X-Forwarded-For hop.
-
-    The last hop is the one the gateway in front of keyhive appended; earlier entries
-    came from the client and could be forged. Unreadable values count as unknown.
-    """
-    candidate = headers.get("x-real-ip")
-    if not candidate:
-        forwarded = headers.get("x-forwarded-for")
-        if not forwarded:
-            return None
-        candidate = forwarded.rsplit(",", 1)[-1]
-    return _address(candidate.strip())
-
-
-@functools.lru_cache(maxsize=4096)
-def _address(text: str) -> str | None:
-    """A canonical IP address, or None; memoised because callers' addresses recur."""
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
 
 
 class HotPath:
@@ -179,16 +152,18 @@ class HotPath:
     PATHS: Final = frozenset({"/v1/auth", "/v1/verify"})
 
     def __init__(
-        self, hive: KeyHive, metrics: Metrics, max_body: int, tarpit: float = TARPIT
+        self,
+        hive: AsyncKeyHive,
+        metrics: Metrics,
+        max_body: int,
+        tarpit: float = TARPIT,
+        proxies: TrustedProxies | None = None,
     ) -> None:
         self.hive = hive
         self.metrics = metrics
         self.max_body = max_body
         self.tarpit = tarpit
-        # Slow checks (a hash, a database read) run in as many threads as this process
-        # may use cores: more would only take CPU from the event loop, which answers
-        # every cache hit.
-        self._workers = anyio.CapacityLimiter(usable_cores())
+        self.proxies = proxies or TrustedProxies()
         self.payload = _Memo(_json_body)
         self.pass_headers = _Memo(_pass_headers)
 
@@ -218,17 +193,10 @@ class HotPath:
         finally:
             self.metrics.observe(path, scope["method"], status, time.perf_counter() - start)
 
-    async def _slow(self, call: Callable[[], T]) -> T:
-        return await anyio.to_thread.run_sync(call, limiter=self._workers)
-
     async def _verified(
         self, credential: Credential, required: Sequence[str], ip: str | None
     ) -> Verification:
-        result = self.hive.verify_cached(credential, required, ip=ip)
-        if result is None:
-            result = await self._slow(
-                functools.partial(self.hive.verify_credential, credential, required, ip=ip)
-            )
+        result = await self.hive.verify_credential(credential, required, ip=ip)
         if self.tarpit and result.retry_after is not None and result.code is Code.NOT_FOUND:
             # A throttled id or address: answer late. A sleeping coroutine costs nothing,
             # while a brute-force client that waits for answers slows to a crawl and
@@ -247,7 +215,7 @@ class HotPath:
         except HTTPProblem:
             self.metrics.verified("auth", None)
             raise
-        result = await self._verified(credential, required, client_ip(headers))
+        result = await self._verified(credential, required, self._client(scope, headers))
         self.metrics.verified("auth", result.code)
         if not result.valid:
             refusal = rejection(result, required)
@@ -268,11 +236,12 @@ class HotPath:
             response.headers["Allow"] = "POST"
             await response(scope, receive, send)
             return response.status_code
-        caller = read_credential(_headers(scope))
+        headers = _headers(scope)
+        caller = read_credential(headers)
         raw = await self._body(receive)
-        hit = self.hive.verify_cached(caller, (VERIFY_SCOPE,))
-        if hit is None or not grants(hit, VERIFY_SCOPE):
-            await self._slow(functools.partial(check_caller, self.hive, caller, VERIFY_SCOPE))
+        allowed = await self._verified(caller, (VERIFY_SCOPE,), self._client(scope, headers))
+        if not allowed.valid:
+            raise rejection(allowed, (VERIFY_SCOPE,))
         body, invalid = parse_verify_body(raw)
         if body is None:
             assert invalid is not None
@@ -285,6 +254,13 @@ class HotPath:
         result = await self._verified(credential, body.scopes, body.ip)
         self.metrics.verified("verify", result.code)
         return await _send_json(send, self.payload(result))
+
+    def _client(self, scope: Scope, headers: dict[str, str]) -> str | None:
+        """The caller's address: the socket peer, or whom a trusted proxy forwards for."""
+        peer = scope.get("client")
+        return self.proxies.client(
+            peer[0] if peer else None, headers.get("x-real-ip"), headers.get("x-forwarded-for")
+        )
 
     async def _body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

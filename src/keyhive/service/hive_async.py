@@ -1,8 +1,11 @@
-"""The async twin of KeyHive for ASGI apps.
+"""The async twin of KeyHive for ASGI apps: every method of KeyHive, as a coroutine.
 
-Cache hits are answered on the event loop (microseconds, no I/O); everything else runs
-in a bounded thread pool, where ``hashlib.scrypt`` releases the GIL, so slow hashes run
-in parallel and never stall the loop.
+Verification runs the pipeline's first stage on the event loop (a cache hit, a wrong
+guess at a known id and a malformed token cost microseconds and no I/O) and sends only
+pending checks to a bounded thread pool, where ``hashlib.scrypt`` releases the GIL.
+Checks whose id or address keeps failing go to a lane of one thread, so a guessing
+flood can never occupy every worker. Everything else (admin changes) is one hop to the
+pool each: they write to the database.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, Unpack, overload
 
 from keyhive.core.credentials import Credential, PairCredential, TokenCredential
-from keyhive.core.model import AuditEvent, Client, Issued, Secret, Verification
+from keyhive.core.model import Verification
+from keyhive.counters.factory import HiveOptions
 from keyhive.service.hive import KeyHive
 
 P = ParamSpec("P")
@@ -35,29 +38,107 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class AsyncKeyHive:
-    """Wraps a KeyHive; ``max_workers`` bounds how many slow checks run at once."""
+class _Threaded(Generic[P, R]):
+    """A KeyHive method as a coroutine method of AsyncKeyHive, run in its thread pool."""
 
-    def __init__(self, hive: KeyHive, *, max_workers: int | None = None) -> None:
-        self.hive = hive
+    def __init__(self, method: Callable[Concatenate[KeyHive, P], R]) -> None:
+        self._method = method
+        self.__doc__ = method.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> _Threaded[P, R]: ...
+
+    @overload
+    def __get__(
+        self, obj: AsyncKeyHive, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    def __get__(
+        self, obj: AsyncKeyHive | None, owner: type[Any]
+    ) -> _Threaded[P, R] | Callable[P, Coroutine[Any, Any, R]]:
+        if obj is None:
+            return self
+        method, hive, pool = self._method, obj.hive, obj._pool
+
+        @functools.wraps(method)
+        async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                pool, functools.partial(method, hive, *args, **kwargs)
+            )
+
+        return call
+
+
+class AsyncKeyHive:
+    """KeyHive for event loops; ``max_workers`` bounds how many slow checks run at once.
+
+    ``AsyncKeyHive("sqlite:///…", **options)`` takes the same arguments as KeyHive;
+    ``AsyncKeyHive(hive)`` wraps an existing one. Anything else is a TypeError here,
+    not a failure at the first request.
+    """
+
+    @overload
+    def __init__(self, hive: KeyHive, /, *, max_workers: int | None = None) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        database_url: str | None = None,
+        /,
+        *,
+        max_workers: int | None = None,
+        **options: Unpack[HiveOptions],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        source: KeyHive | str | None = None,
+        /,
+        *,
+        max_workers: int | None = None,
+        **options: Unpack[HiveOptions],
+    ) -> None:
+        if isinstance(source, KeyHive):
+            if options:
+                raise TypeError("options are for a new KeyHive; this one is built already")
+            self.hive = source
+        elif source is None or isinstance(source, str):
+            self.hive = KeyHive(source, **options)
+        else:
+            raise TypeError(
+                f"AsyncKeyHive takes a KeyHive or a database URL, not {type(source).__name__}"
+            )
+        if max_workers is not None and (type(max_workers) is not int or max_workers < 1):
+            raise TypeError("max_workers must be a positive integer")
         workers = max_workers or usable_cores()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyhive-hash")
+        self._narrow = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyhive-suspect")
 
     @classmethod
-    def open(cls, database_url: str | None = None, **options: Any) -> AsyncKeyHive:
+    def open(cls, database_url: str | None = None, **options: Unpack[HiveOptions]) -> AsyncKeyHive:
         """Build the sync facade (and its store) and wrap it."""
-        return cls(KeyHive(database_url, **options))
-
-    async def _run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        return cls(database_url, **options)
 
     async def aclose(self) -> None:
         """Close the facade (writing usage counts) and stop the workers."""
-        await self._run(self.hive.close)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, self.hive.close)
         self._pool.shutdown(wait=False)
+        self._narrow.shutdown(wait=False)
 
     # -- verification --------------------------------------------------------------------------
+    async def verify_credential(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification:
+        """The pipeline's first stage here, the rest (if any) in a worker."""
+        pipeline = self.hive.pipeline
+        result = pipeline.start(credential, scopes, ip=ip)
+        if isinstance(result, Verification):
+            return result
+        pool = self._narrow if result.suspect else self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, pipeline.finish, result)
+
     async def verify(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verification:
@@ -68,56 +149,28 @@ class AsyncKeyHive:
     ) -> Verification:
         return await self.verify_credential(PairCredential(client_id, secret), scopes, ip=ip)
 
-    async def verify_credential(
+    def verify_cached(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verification:
-        hit = self.hive.verify_cached(credential, scopes, ip=ip)
-        if hit is not None:
-            return hit
-        return await self._run(self.hive.verify_credential, credential, scopes, ip=ip)
+    ) -> Verification | None:
+        """The answer when it needs no I/O (no await needed), else None."""
+        return self.hive.verify_cached(credential, scopes, ip=ip)
 
-    # -- administration (each a thread hop: they write to the database) -----------------------
-    async def create_client(self, name: str, **options: Any) -> Client:
-        return await self._run(self.hive.create_client, name, **options)
-
-    async def get_client(self, client_id: str) -> Client:
-        return await self._run(self.hive.get_client, client_id)
-
-    async def list_clients(self, **options: Any) -> list[Client]:
-        return await self._run(self.hive.list_clients, **options)
-
-    async def update_client(self, client_id: str, **changes: Any) -> Client:
-        return await self._run(self.hive.update_client, client_id, **changes)
-
-    async def disable_client(self, client_id: str, *, actor: str | None = None) -> Client:
-        return await self._run(self.hive.disable_client, client_id, actor=actor)
-
-    async def enable_client(self, client_id: str, *, actor: str | None = None) -> Client:
-        return await self._run(self.hive.enable_client, client_id, actor=actor)
-
-    async def issue_secret(
-        self, client_id: str, *, scopes: Iterable[str] = (), **options: Any
-    ) -> Issued:
-        return await self._run(self.hive.issue_secret, client_id, scopes=scopes, **options)
-
-    async def get_secret(self, secret_id: str) -> Secret:
-        return await self._run(self.hive.get_secret, secret_id)
-
-    async def list_secrets(self, client_id: str) -> list[Secret]:
-        return await self._run(self.hive.list_secrets, client_id)
-
-    async def revoke(
-        self, secret_id: str, *, reason: str | None = None, actor: str | None = None
-    ) -> Secret:
-        return await self._run(self.hive.revoke, secret_id, reason=reason, actor=actor)
-
-    async def rotate(
-        self, secret_id: str, *, grace: timedelta | str = timedelta(0), actor: str | None = None
-    ) -> Issued:
-        return await self._run(self.hive.rotate, secret_id, grace=grace, actor=actor)
-
-    async def update(self, secret_id: str, **changes: Any) -> Secret:
-        return await self._run(self.hive.update, secret_id, **changes)
-
-    async def audit(self, **options: Any) -> list[AuditEvent]:
-        return await self._run(self.hive.audit, **options)
+    # -- everything else: one hop to the pool each ---------------------------------------------
+    create_client = _Threaded(KeyHive.create_client)
+    get_client = _Threaded(KeyHive.get_client)
+    list_clients = _Threaded(KeyHive.list_clients)
+    update_client = _Threaded(KeyHive.update_client)
+    disable_client = _Threaded(KeyHive.disable_client)
+    enable_client = _Threaded(KeyHive.enable_client)
+    issue_secret = _Threaded(KeyHive.issue_secret)
+    get_secret = _Threaded(KeyHive.get_secret)
+    list_secrets = _Threaded(KeyHive.list_secrets)
+    revoke = _Threaded(KeyHive.revoke)
+    rotate = _Threaded(KeyHive.rotate)
+    update = _Threaded(KeyHive.update)
+    import_secret = _Threaded(KeyHive.import_secret)
+    import_secrets = _Threaded(KeyHive.import_secrets)
+    bootstrap_admin = _Threaded(KeyHive.bootstrap_admin)
+    audit = _Threaded(KeyHive.audit)
+    flush = _Threaded(KeyHive.flush)
+    close = _Threaded(KeyHive.close)

@@ -7,11 +7,11 @@ PostgreSQL through SQLAlchemy Core) and memory (tests, embedded use).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 
@@ -27,8 +27,56 @@ class Usage:
     credits_used: int = 0
 
 
+#: Fields of a secret that an admin change may write (``Transaction.patch_secret``).
+SECRET_FIELDS: Final = frozenset(
+    {
+        "name",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "revoked_reason",
+        "replaced_by",
+        "rate_limit",
+        "credits",
+        "refill",
+        "credits_set_at",
+        "allowed_ips",
+    }
+)
+#: Fields of a client that an admin change may write (``Transaction.patch_client``).
+CLIENT_FIELDS: Final = frozenset({"name", "owner", "metadata", "enabled"})
+
+
 class Transaction(Protocol):
-    """Writes that commit together when the ``with`` block ends without an error."""
+    """Writes that commit together when the ``with`` block ends without an error.
+
+    Admin changes read what they change with ``lock_*`` inside the transaction (a row
+    lock on PostgreSQL; SQLite's write transaction already excludes other writers) and
+    write back only the fields they change with ``patch_*``, so two changes of one
+    record never undo each other.
+    """
+
+    def lock_client(self, client_id: str) -> Client | None:
+        """The client, locked against other writers until the transaction ends."""
+        ...
+
+    def lock_secret(self, secret_id: str) -> StoredSecret | None:
+        """The secret, locked against other writers until the transaction ends."""
+        ...
+
+    def patch_client(self, client_id: str, changes: Mapping[str, Any]) -> None:
+        """Write only these fields (from CLIENT_FIELDS) of a client."""
+        ...
+
+    def patch_secret(self, secret_id: str, changes: Mapping[str, Any]) -> None:
+        """Write only these fields (from SECRET_FIELDS); setting ``replaced_by`` raises
+        Conflict if the secret already has a successor."""
+        ...
+
+    def lock_admins(self) -> list[tuple[Secret, Client]]:
+        """Every secret holding keyhive:admin (or keyhive:*) with its client, locked so that
+        two changes cannot each remove a different last admin."""
+        ...
 
     def insert_client(self, client: Client) -> None:
         """Add a client; raises Conflict if the client_id exists."""
@@ -53,6 +101,9 @@ class Transaction(Protocol):
 
 class Store(Protocol):
     """Persistent state of keyhive. Every method is safe to call from several threads."""
+
+    #: True when the contents die with the process (the memory store).
+    ephemeral: bool
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest version."""
@@ -92,15 +143,14 @@ class Store(Protocol):
         """Swap a secret's hash string if it is still ``old`` (after a rehash); True if done."""
         ...
 
+    def set_digest(self, secret_id: str, old: str | None, new: str) -> bool:
+        """Set a secret's digest if it is still ``old`` (after a match); True if done."""
+        ...
+
     def record_usage(self, usage: Mapping[str, Usage]) -> None:
         """Add batched usage counts and move last_used_at forward."""
         ...
 
     def delete_all(self) -> None:
-        """Remove every row (tests and ``init --force`` only)."""
+        """Remove every row (tests only)."""
         ...
-
-
-def by_ids(items: Sequence[StoredSecret]) -> dict[str, StoredSecret]:
-    """Index stored secrets by secret_id."""
-    return {item.secret.secret_id: item for item in items}

@@ -9,9 +9,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from keyhive.core.errors import ClientNotFound, Conflict, SecretNotFound
+from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
-from keyhive.storage._protocol import Transaction, Usage
+from keyhive.core.scopes import ADMIN_GRANTS
+from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 
 
 class _State:
@@ -22,12 +23,52 @@ class _State:
 
 
 class _MemoryTransaction:
+    """Runs while the store's lock is held: no other writer can interleave."""
+
     def __init__(self, state: _State) -> None:
         self._s = state
 
+    def lock_client(self, client_id: str) -> Client | None:
+        return self._s.clients.get(client_id)
+
+    def lock_secret(self, secret_id: str) -> StoredSecret | None:
+        return self._s.secrets.get(secret_id)
+
+    def patch_client(self, client_id: str, changes: Mapping[str, Any]) -> None:
+        unknown = set(changes) - CLIENT_FIELDS
+        if unknown:
+            raise ValueError(f"not client fields: {sorted(unknown)}")
+        old = self._s.clients.get(client_id)
+        if old is None:
+            raise ClientNotFound(client_id)
+        self._s.clients[client_id] = dataclasses.replace(old, **changes)
+
+    def patch_secret(self, secret_id: str, changes: Mapping[str, Any]) -> None:
+        unknown = set(changes) - SECRET_FIELDS
+        if unknown:
+            raise ValueError(f"not secret fields: {sorted(unknown)}")
+        old = self._s.secrets.get(secret_id)
+        if old is None:
+            raise SecretNotFound(secret_id)
+        if "replaced_by" in changes and old.secret.replaced_by is not None:
+            raise Conflict("secret was already rotated")
+        fields = dict(changes)
+        if "scopes" in fields:
+            fields["scopes"] = tuple(sorted(fields["scopes"]))
+        self._s.secrets[secret_id] = dataclasses.replace(
+            old, secret=dataclasses.replace(old.secret, **fields)
+        )
+
+    def lock_admins(self) -> list[tuple[Secret, Client]]:
+        return [
+            (stored.secret, self._s.clients[stored.secret.client_id])
+            for stored in self._s.secrets.values()
+            if ADMIN_GRANTS.intersection(stored.secret.scopes)
+        ]
+
     def insert_client(self, client: Client) -> None:
         if client.client_id in self._s.clients:
-            raise Conflict("client_id exists")
+            raise IdTaken("client_id exists")
         self._s.clients[client.client_id] = client
 
     def update_client(self, client: Client) -> None:
@@ -37,7 +78,7 @@ class _MemoryTransaction:
 
     def insert_secret(self, stored: StoredSecret) -> None:
         if stored.secret.secret_id in self._s.secrets:
-            raise Conflict("secret_id exists")
+            raise IdTaken("secret_id exists")
         if stored.secret.client_id not in self._s.clients:
             raise ClientNotFound(stored.secret.client_id)
         self._s.secrets[stored.secret.secret_id] = stored
@@ -53,14 +94,19 @@ class _MemoryTransaction:
             credits_used=old.secret.credits_used,
             credits_period=old.secret.credits_period,
         )
-        self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash)
+        self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash, old.digest)
 
     def append_audit(self, event: AuditEvent) -> None:
         self._s.audit.append(dataclasses.replace(event, id=len(self._s.audit) + 1))
 
 
 class MemoryStore:
-    """Keeps everything in dicts behind one lock; a failed transaction leaves no trace."""
+    """Keeps everything in dicts behind one lock; a failed transaction leaves no trace.
+
+    ``ephemeral``: its contents die with the process, like a per-process server key.
+    """
+
+    ephemeral = True
 
     def __init__(self) -> None:
         self._state = _State()
@@ -120,7 +166,15 @@ class MemoryStore:
             stored = self._state.secrets.get(secret_id)
             if stored is None or stored.hash != old:
                 return False
-            self._state.secrets[secret_id] = StoredSecret(stored.secret, new)
+            self._state.secrets[secret_id] = dataclasses.replace(stored, hash=new)
+            return True
+
+    def set_digest(self, secret_id: str, old: str | None, new: str) -> bool:
+        with self._lock:
+            stored = self._state.secrets.get(secret_id)
+            if stored is None or stored.digest != old:
+                return False
+            self._state.secrets[secret_id] = dataclasses.replace(stored, digest=new)
             return True
 
     def record_usage(self, usage: Mapping[str, Usage]) -> None:
@@ -145,7 +199,7 @@ class MemoryStore:
                         if same
                         else used.credits_used,
                     )
-                self._state.secrets[secret_id] = StoredSecret(secret, stored.hash)
+                self._state.secrets[secret_id] = dataclasses.replace(stored, secret=secret)
 
     def delete_all(self) -> None:
         with self._lock:

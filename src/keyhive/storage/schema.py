@@ -77,6 +77,8 @@ secrets = Table(
     Column("name", String(200), nullable=True),
     Column("prefix", String(16), nullable=True),
     Column("hash", Text, nullable=False),
+    # "<server key id>:<base64 keyed digest>" (keyhive.core.digests); None until known.
+    Column("digest", String(96), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),

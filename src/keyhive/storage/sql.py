@@ -23,19 +23,23 @@ from keyhive.core.errors import (
     ClientNotFound,
     ConfigurationError,
     Conflict,
+    IdTaken,
     SecretNotFound,
     StorageUnavailable,
 )
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
+from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.storage import schema as t
-from keyhive.storage._protocol import Transaction, Usage
+from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_FLAG = "keyhive_write"
 #: Any constant: PostgreSQL advisory lock held while migrating, so nodes that start
 #: together migrate one after the other instead of racing to create the same tables.
 _MIGRATION_LOCK = 0x6B657968
+#: Another constant: held by changes that could leave no admin secret (see lock_admins).
+_ADMIN_LOCK = 0x6B680001
 #: Alembic keeps its migration context in module globals: one migration per process at a time.
 _ALEMBIC = threading.Lock()
 
@@ -104,29 +108,138 @@ def _secret_values(secret: Secret) -> dict[str, Any]:
         "name": secret.name,
         "prefix": secret.prefix,
         "created_at": secret.created_at,
-        "expires_at": secret.expires_at,
-        "revoked_at": secret.revoked_at,
-        "revoked_reason": secret.revoked_reason,
         "rotated_from": secret.rotated_from,
-        "replaced_by": secret.replaced_by,
-        "rate_limit": str(secret.rate_limit) if secret.rate_limit else None,
-        "credits": secret.credits,
-        "refill": secret.refill,
-        "credits_set_at": secret.credits_set_at,
-        "allowed_ips": list(secret.allowed_ips) or None,
+        **_column_values({f: getattr(secret, f) for f in SECRET_FIELDS if f != "scopes"}),
     }
+
+
+def _column_values(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Secret fields as column values (scopes live in their own table)."""
+    values = dict(changes)
+    values.pop("scopes", None)
+    if "rate_limit" in values:
+        values["rate_limit"] = str(values["rate_limit"]) if values["rate_limit"] else None
+    if "allowed_ips" in values:
+        values["allowed_ips"] = list(values["allowed_ips"]) or None
+    return values
+
+
+def _read_secrets(conn: Connection, where: Any) -> list[StoredSecret]:
+    rows = conn.execute(
+        sa.select(t.secrets).where(where).order_by(t.secrets.c.created_at, t.secrets.c.secret_id)
+    ).all()
+    if not rows:
+        return []
+    ids = [row.secret_id for row in rows]
+    scopes: dict[str, list[str]] = {i: [] for i in ids}
+    for sid, scope in conn.execute(
+        sa.select(t.secret_scopes.c.secret_id, t.secret_scopes.c.scope).where(
+            t.secret_scopes.c.secret_id.in_(ids)
+        )
+    ):
+        scopes[sid].append(scope)
+    return [
+        StoredSecret(
+            Secret(
+                secret_id=row.secret_id,
+                client_id=row.client_id,
+                name=row.name,
+                scopes=tuple(sorted(scopes[row.secret_id])),
+                prefix=row.prefix,
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                revoked_at=row.revoked_at,
+                revoked_reason=row.revoked_reason,
+                last_used_at=row.last_used_at,
+                usage_count=row.usage_count,
+                rotated_from=row.rotated_from,
+                replaced_by=row.replaced_by,
+                rate_limit=RateLimit.parse(row.rate_limit) if row.rate_limit else None,
+                credits=row.credits,
+                refill=row.refill,
+                credits_set_at=row.credits_set_at,
+                credits_used=row.credits_used or 0,
+                credits_period=row.credits_period,
+                allowed_ips=tuple(row.allowed_ips or ()),
+            ),
+            row.hash,
+            row.digest,
+        )
+        for row in rows
+    ]
 
 
 class _SqlTransaction:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
+        self._postgres = conn.dialect.name == "postgresql"
+
+    def lock_client(self, client_id: str) -> Client | None:
+        query = sa.select(t.clients).where(t.clients.c.client_id == client_id)
+        row = self._c.execute(query.with_for_update()).first()
+        return _client(row) if row else None
+
+    def lock_secret(self, secret_id: str) -> StoredSecret | None:
+        # FOR UPDATE on the secret row (PostgreSQL); its scope rows are read in the same
+        # transaction and only written by holders of this lock.
+        self._c.execute(
+            sa.select(t.secrets.c.secret_id)
+            .where(t.secrets.c.secret_id == secret_id)
+            .with_for_update()
+        )
+        found = _read_secrets(self._c, t.secrets.c.secret_id == secret_id)
+        return found[0] if found else None
+
+    def patch_client(self, client_id: str, changes: Mapping[str, Any]) -> None:
+        unknown = set(changes) - CLIENT_FIELDS
+        if unknown:
+            raise ValueError(f"not client fields: {sorted(unknown)}")
+        values = dict(changes)
+        if "metadata" in values:
+            values["metadata"] = dict(values["metadata"])
+        result = self._c.execute(
+            t.clients.update().where(t.clients.c.client_id == client_id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise ClientNotFound(client_id)
+
+    def patch_secret(self, secret_id: str, changes: Mapping[str, Any]) -> None:
+        unknown = set(changes) - SECRET_FIELDS
+        if unknown:
+            raise ValueError(f"not secret fields: {sorted(unknown)}")
+        values = _column_values(changes)
+        if values:
+            query = t.secrets.update().where(t.secrets.c.secret_id == secret_id)
+            if "replaced_by" in values:
+                query = query.where(t.secrets.c.replaced_by.is_(None))
+            if self._c.execute(query.values(**values)).rowcount == 0:
+                if "replaced_by" in values and self.lock_secret(secret_id) is not None:
+                    raise Conflict("secret was already rotated")
+                raise SecretNotFound(secret_id)
+        elif self.lock_secret(secret_id) is None:
+            raise SecretNotFound(secret_id)
+        if "scopes" in changes:
+            self._write_scopes(secret_id, tuple(changes["scopes"]))
+
+    def lock_admins(self) -> list[tuple[Secret, Client]]:
+        if self._postgres:
+            # One lock for every change that could remove an admin: they are rare.
+            self._c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMIN_LOCK})
+        ids = sa.select(t.secret_scopes.c.secret_id).where(
+            t.secret_scopes.c.scope.in_(sorted(ADMIN_GRANTS))
+        )
+        secrets = _read_secrets(self._c, t.secrets.c.secret_id.in_(ids))
+        client_ids = sorted({s.secret.client_id for s in secrets})
+        rows = self._c.execute(sa.select(t.clients).where(t.clients.c.client_id.in_(client_ids)))
+        clients = {row.client_id: _client(row) for row in rows}
+        return [(s.secret, clients[s.secret.client_id]) for s in secrets]
 
     def insert_client(self, client: Client) -> None:
         try:
             with self._c.begin_nested():
                 self._c.execute(t.clients.insert().values(**_client_values(client)))
         except IntegrityError:
-            raise Conflict("client_id exists") from None
+            raise IdTaken("client_id exists") from None
 
     def update_client(self, client: Client) -> None:
         values = _client_values(client)
@@ -152,23 +265,22 @@ class _SqlTransaction:
                     t.secrets.insert().values(
                         secret_id=secret.secret_id,
                         hash=stored.hash,
+                        digest=stored.digest,
                         usage_count=0,
                         credits_used=0,
                         **_secret_values(secret),
                     )
                 )
         except IntegrityError:
-            raise Conflict("secret_id exists") from None
-        self._write_scopes(secret)
+            raise IdTaken("secret_id exists") from None
+        self._write_scopes(secret.secret_id, secret.scopes)
 
-    def _write_scopes(self, secret: Secret) -> None:
-        self._c.execute(
-            t.secret_scopes.delete().where(t.secret_scopes.c.secret_id == secret.secret_id)
-        )
-        if secret.scopes:
+    def _write_scopes(self, secret_id: str, scopes: tuple[str, ...]) -> None:
+        self._c.execute(t.secret_scopes.delete().where(t.secret_scopes.c.secret_id == secret_id))
+        if scopes:
             self._c.execute(
                 t.secret_scopes.insert(),
-                [{"secret_id": secret.secret_id, "scope": s} for s in secret.scopes],
+                [{"secret_id": secret_id, "scope": s} for s in scopes],
             )
 
     def update_secret(self, secret: Secret) -> None:
@@ -179,7 +291,7 @@ class _SqlTransaction:
         )
         if result.rowcount == 0:
             raise SecretNotFound(secret.secret_id)
-        self._write_scopes(secret)
+        self._write_scopes(secret.secret_id, secret.scopes)
 
     def append_audit(self, event: AuditEvent) -> None:
         self._c.execute(
@@ -198,6 +310,9 @@ class _SqlTransaction:
 class SqlStore:
     """A Store on any SQLAlchemy URL keyhive supports (``sqlite:///``, ``postgresql+psycopg://``)."""
 
+    #: Its contents outlive the process.
+    ephemeral = False
+
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
@@ -213,6 +328,17 @@ class SqlStore:
                 conn.execute(lock, {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision this version of keyhive migrates to."""
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        assert head is not None
+        return head
 
     def schema_version(self) -> str | None:
         """The Alembic revision the database is at (None before ``migrate``)."""
@@ -260,59 +386,14 @@ class SqlStore:
         with self._connect() as conn:
             return [_client(row) for row in conn.execute(query)]
 
-    def _secrets(self, conn: Connection, where: Any) -> list[StoredSecret]:
-        rows = conn.execute(
-            sa.select(t.secrets)
-            .where(where)
-            .order_by(t.secrets.c.created_at, t.secrets.c.secret_id)
-        ).all()
-        if not rows:
-            return []
-        ids = [row.secret_id for row in rows]
-        scopes: dict[str, list[str]] = {i: [] for i in ids}
-        for sid, scope in conn.execute(
-            sa.select(t.secret_scopes.c.secret_id, t.secret_scopes.c.scope).where(
-                t.secret_scopes.c.secret_id.in_(ids)
-            )
-        ):
-            scopes[sid].append(scope)
-        return [
-            StoredSecret(
-                Secret(
-                    secret_id=row.secret_id,
-                    client_id=row.client_id,
-                    name=row.name,
-                    scopes=tuple(sorted(scopes[row.secret_id])),
-                    prefix=row.prefix,
-                    created_at=row.created_at,
-                    expires_at=row.expires_at,
-                    revoked_at=row.revoked_at,
-                    revoked_reason=row.revoked_reason,
-                    last_used_at=row.last_used_at,
-                    usage_count=row.usage_count,
-                    rotated_from=row.rotated_from,
-                    replaced_by=row.replaced_by,
-                    rate_limit=RateLimit.parse(row.rate_limit) if row.rate_limit else None,
-                    credits=row.credits,
-                    refill=row.refill,
-                    credits_set_at=row.credits_set_at,
-                    credits_used=row.credits_used or 0,
-                    credits_period=row.credits_period,
-                    allowed_ips=tuple(row.allowed_ips or ()),
-                ),
-                row.hash,
-            )
-            for row in rows
-        ]
-
     def get_secret(self, secret_id: str) -> StoredSecret | None:
         with self._connect() as conn:
-            found = self._secrets(conn, t.secrets.c.secret_id == secret_id)
+            found = _read_secrets(conn, t.secrets.c.secret_id == secret_id)
         return found[0] if found else None
 
     def list_secrets(self, client_id: str) -> list[StoredSecret]:
         with self._connect() as conn:
-            return self._secrets(conn, t.secrets.c.client_id == client_id)
+            return _read_secrets(conn, t.secrets.c.client_id == client_id)
 
     def list_audit(
         self, *, after_id: int = 0, limit: int = 100, target_id: str | None = None
@@ -350,6 +431,15 @@ class SqlStore:
     def transaction(self) -> Iterator[Transaction]:
         with self._write() as conn:
             yield _SqlTransaction(conn)
+
+    def set_digest(self, secret_id: str, old: str | None, new: str) -> bool:
+        col = t.secrets.c
+        same = col.digest.is_(None) if old is None else col.digest == old
+        with self._write() as conn:
+            result = conn.execute(
+                t.secrets.update().where(col.secret_id == secret_id, same).values(digest=new)
+            )
+        return bool(result.rowcount)
 
     def replace_hash(self, secret_id: str, old: str, new: str) -> bool:
         with self._write() as conn:

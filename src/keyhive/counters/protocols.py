@@ -1,0 +1,118 @@
+"""What the service layer needs from layer 2 besides the Store: one protocol per concept.
+
+Each has a memory implementation and, where many nodes must agree, a Redis one; the
+factory (:mod:`keyhive.counters.factory`) picks them from URLs. The service imports these
+protocols, never a concrete class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from keyhive.core.model import Client, Code, RateLimitStatus, Secret
+from keyhive.core.quotas import RateLimit
+from keyhive.counters.cache import CacheEntry, Known
+from keyhive.storage import Usage
+
+Evict = Callable[[str, str], None]
+
+
+class CredentialCache(Protocol):
+    """Answers by credential digest and store records by lookup (see counters/cache.py)."""
+
+    epoch: int
+    digest: Callable[[str], bytes]
+    hits: int
+    misses: int
+
+    def __len__(self) -> int: ...
+
+    def keys_snapshot(self) -> list[bytes]: ...
+
+    def get(self, key: bytes) -> CacheEntry | None: ...
+
+    def put(
+        self, key: bytes, secret: Secret, client: Client, *, epoch: int | None = None
+    ) -> CacheEntry: ...
+
+    def record(self, lookup: str) -> Known | None: ...
+
+    def put_record(self, lookup: str, known: Known, *, epoch: int | None = None) -> None: ...
+
+    def evict_secret(self, secret_id: str) -> None: ...
+
+    def evict_client(self, client_id: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class Throttle(Protocol):
+    """Counts failures per key; says how long a key's failures are being slowed down."""
+
+    def retry_after(self, key: str) -> float | None: ...
+
+    def failed(self, key: str) -> None: ...
+
+
+class UsageSink(Protocol):
+    """Where verifications are counted, to be written to the store in batches."""
+
+    def add(
+        self,
+        secret_id: str,
+        when: datetime,
+        code: Code = Code.VALID,
+        credits_period: str | None = None,
+        credits_used: int = 0,
+    ) -> None: ...
+
+    def pending(self) -> Mapping[str, Usage]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Sliding-window rate limits; ``blocking`` when a hit is a network call."""
+
+    blocking: bool
+
+    def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
+        """Count one verification for ``key`` if the window has room."""
+        ...
+
+
+class CreditCounter(Protocol):
+    """Credits spent per period; ``blocking`` when a spend is a network call."""
+
+    blocking: bool
+
+    def spend(self, key: str, allowance: int, start: int, cost: int = 1) -> tuple[bool, int]:
+        """Spend ``cost`` if ``used + cost <= allowance``; return (spent, used after)."""
+        ...
+
+
+class Invalidator(Protocol):
+    """A channel that tells every node about a change at once (lower latency than polling)."""
+
+    def publish(self, target_type: str, target_id: str) -> None:
+        """Announce that a client or secret changed."""
+        ...
+
+    def start(self, evict: Evict, clear: Callable[[], None]) -> None:
+        """Deliver others' announcements to ``evict``; call ``clear`` whenever messages may
+        have been lost (after a reconnect)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class ChangeFeed(Protocol):
+    """Follows the shared database for changes other processes made."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

@@ -1,0 +1,494 @@
+"""One verification pipeline: every rule written once, for every caller.
+
+Two stages. :meth:`Pipeline.start` answers whatever needs no I/O: a credential that
+matched before, a malformed token, a wrong guess at an id this process has read. For the
+rest it returns a :class:`Pending` check carrying what it computed (the digest, the parsed
+credential, the normalised scopes); :meth:`Pipeline.finish` completes it, reading the
+store once and running a slow hash only for a secret no digest covers yet. The sync
+facade runs both stages inline; the async facade, the hot routes and the integrations
+run ``finish`` in a worker pool.
+
+A token and a client_id + secret pair are two lookups (``s:<secret id>``, ``c:<client
+id>``) feeding the same match and the same judgement. The judgement (:meth:`_decide`)
+holds the rules in order; a code other than NOT_FOUND is given only after the secret
+itself matched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from keyhive.core import validation as check
+from keyhive.core.clock import Clock
+from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.digests import Digester
+from keyhive.core.errors import InvalidInput
+from keyhive.core.hashing import Hashing
+from keyhive.core.ipallow import ip_allowed
+from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.quotas import credit_period, period_end
+from keyhive.core.scopes import allows, normalize_scopes
+from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
+from keyhive.counters.cache import NOTHING, Known
+from keyhive.counters.protocols import (
+    CredentialCache,
+    CreditCounter,
+    RateLimiter,
+    Throttle,
+    UsageSink,
+)
+from keyhive.storage import Store
+
+#: The longest secret a pair may present (article secrets are 44 characters).
+MAX_PRESENTED: Final = 1024
+_MAX_IP: Final = 64
+_NOT_FOUND: Final = Verification(Code.NOT_FOUND)
+
+
+class Stage(enum.Enum):
+    """What a pending check still needs."""
+
+    LOOKUP = "lookup"  # read the store, then match
+    SLOW = "slow"  # records known: a slow hash, or a write after a match, decides
+    COUNT = "count"  # matched and judged: spend rate limits and credits in Redis
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """A credential as the first stage read it; ``text`` and ``secret`` are secrets."""
+
+    text: str = field(repr=False)  # what the digest covers: the token, or client_id NUL secret
+    secret: str = field(repr=False)  # what the slow hash checks: the token, or the pair's secret
+    key: bytes = field(repr=False)  # the digest of ``text`` under the newest server key
+    lookup: str  # "s:<secret id>" or "c:<client id>"
+    prefix: str | None  # the token's prefix; None for a pair's article secret
+    expected_client: str | None  # for a pair: the client_id it names
+    required: tuple[str, ...]
+    ip: str | None
+    throttle_keys: tuple[str, ...]
+    epoch: int  # the cache's epoch before anything was read
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A verification the first stage could not finish without I/O or a slow hash.
+
+    ``suspect`` marks a check whose id or address keeps failing: the async runner sends
+    it to a narrow lane, so a guessing flood cannot occupy every worker.
+    """
+
+    stage: Stage
+    presented: Presented | None = None
+    known: Known | None = None
+    secret: Secret | None = None
+    client: Client | None = None
+    suspect: bool = False
+
+
+class Pipeline:
+    """Answers "may this credential pass?" for the KeyHive facades."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        hashing: Hashing,
+        digester: Digester,
+        store_digests: bool,
+        clock: Clock,
+        cache: CredentialCache | None,
+        throttle: Throttle | None,
+        rate: RateLimiter,
+        credits: CreditCounter,
+        usage: UsageSink,
+    ) -> None:
+        self.store = store
+        self.hashing = hashing
+        self.digester = digester
+        #: Whether digests are stored and trusted (the server key outlives this process).
+        self.store_digests = store_digests
+        self.clock = clock
+        self.cache = cache
+        self._throttle = throttle
+        self._rate = rate
+        self._credits = credits
+        self._usage = usage
+        self._dummy = digester("keyhive dummy credential")
+
+    # -- first stage: no I/O ---------------------------------------------------------------
+    def start(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification | Pending:
+        """The answer if it needs no I/O, else the pending check for :meth:`finish`."""
+        required = _required(scopes)
+        if required is None:
+            return _NOT_FOUND
+        if type(credential) is TokenCredential:
+            return self._start_token(credential.token, None, required, ip)
+        if type(credential) is PairCredential:
+            return self._start_pair(credential.client_id, credential.secret, required, ip)
+        return _NOT_FOUND
+
+    def _start_token(
+        self, token: object, expected_client: str | None, required: tuple[str, ...], ip: str | None
+    ) -> Verification | Pending:
+        if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
+            return _NOT_FOUND
+        cache = self.cache
+        epoch = cache.epoch if cache is not None else 0
+        key = self.digester(token)
+        if cache is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                return self._decide(
+                    entry.secret, entry.client, required, ip, expected_client, entry.valid
+                )
+        try:
+            parsed = parse_token(token)
+        except InvalidInput:
+            return _NOT_FOUND
+        presented = Presented(
+            text=token,
+            secret=token,
+            key=key,
+            lookup=f"s:{parsed.secret_id}",
+            prefix=parsed.prefix,
+            expected_client=expected_client,
+            required=required,
+            ip=ip,
+            throttle_keys=_throttle_keys(f"id:{parsed.secret_id}", ip),
+            epoch=epoch,
+        )
+        return self._known_or_pending(presented)
+
+    def _start_pair(
+        self, client_id: object, secret: object, required: tuple[str, ...], ip: str | None
+    ) -> Verification | Pending:
+        if not (type(client_id) is str and type(secret) is str):
+            return _NOT_FOUND
+        if not (0 < len(client_id) <= check.MAX_ID and 0 < len(secret) <= MAX_PRESENTED):
+            return _NOT_FOUND
+        if not (_encodable(client_id) and _encodable(secret)):
+            return _NOT_FOUND
+        if looks_like_token(secret):
+            return self._start_token(secret, client_id, required, ip)
+        cache = self.cache
+        epoch = cache.epoch if cache is not None else 0
+        text = f"{client_id}\0{secret}"
+        key = self.digester(text)
+        if cache is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                return self._decide(
+                    entry.secret, entry.client, required, ip, client_id, entry.valid
+                )
+        presented = Presented(
+            text=text,
+            secret=secret,
+            key=key,
+            lookup=f"c:{client_id}",
+            prefix=None,
+            expected_client=client_id,
+            required=required,
+            ip=ip,
+            throttle_keys=_throttle_keys(f"client:{client_id}", ip),
+            epoch=epoch,
+        )
+        return self._known_or_pending(presented)
+
+    def _known_or_pending(self, presented: Presented) -> Verification | Pending:
+        known = self.cache.record(presented.lookup) if self.cache is not None else None
+        if known is None:
+            return Pending(Stage.LOOKUP, presented, suspect=self._suspect(presented))
+        return self._match(presented, known, blocking=False)
+
+    # -- second stage: the store, slow hashes, remote counters -----------------------------
+    def finish(self, pending: Pending) -> Verification:
+        """Complete a pending check (blocking: may read the store and run a slow hash)."""
+        if pending.stage is Stage.COUNT:
+            assert pending.secret is not None
+            assert pending.client is not None
+            return self._count(pending.secret, pending.client, self.clock.now())
+        presented, known = pending.presented, pending.known
+        assert presented is not None
+        if known is None:
+            cache = self.cache
+            epoch = cache.epoch if cache is not None else 0
+            known = self._read(presented)
+            if cache is not None:
+                cache.put_record(presented.lookup, known, epoch=epoch)
+            presented = dataclasses.replace(presented, epoch=epoch)
+        result = self._match(presented, known, blocking=True)
+        assert isinstance(result, Verification)
+        return result
+
+    def verify(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification:
+        """Both stages inline (the sync facade)."""
+        result = self.start(credential, scopes, ip=ip)
+        return result if isinstance(result, Verification) else self.finish(result)
+
+    def _read(self, presented: Presented) -> Known:
+        """What the store holds for the lookup: one read, remembered by the cache."""
+        kind, ident = presented.lookup[0], presented.lookup[2:]
+        if kind == "s":
+            stored = self.store.get_secret(ident)
+            if stored is None:
+                return NOTHING
+            return Known(self.store.get_client(stored.secret.client_id), (stored,))
+        client = self.store.get_client(ident)
+        if client is None:
+            return NOTHING
+        imported = tuple(s for s in self.store.list_secrets(ident) if s.secret.prefix is None)
+        return Known(client, imported)
+
+    # -- matching ----------------------------------------------------------------------------
+    def _match(
+        self, presented: Presented, known: Known, *, blocking: bool
+    ) -> Verification | Pending:
+        """Find the candidate the credential matches: by digest, else by its slow hash."""
+        undigested: list[StoredSecret] = []
+        candidates = [c for c in known.candidates if c.secret.prefix == presented.prefix]
+        for stored in candidates:
+            found = self._digest_matches(stored, presented)
+            if found:
+                return self._matched(presented, stored, known, blocking=blocking)
+            if found is None:
+                undigested.append(stored)
+        if not undigested and (candidates or self.store_digests):
+            # A wrong secret, or an id nobody holds: the same digest and compare either way.
+            if not candidates:
+                hmac.compare_digest(presented.key, self._dummy)
+            return self._failed(presented)
+        if not blocking:
+            return Pending(Stage.SLOW, presented, known, suspect=self._suspect(presented))
+        for stored in undigested:
+            if self.hashing.matches(stored.hash, presented.secret):
+                return self._matched(presented, stored, known, blocking=True)
+        if not candidates:
+            self.hashing.dummy_verify(presented.secret)  # no digests: an unknown id costs a hash
+        return self._failed(presented)
+
+    def _digest_matches(self, stored: StoredSecret, presented: Presented) -> bool | None:
+        """True or False when a digest decides; None when only the slow hash can."""
+        if not self.store_digests or stored.digest is None:
+            return None
+        return self.digester.matches(stored.digest, presented.text, presented.key)
+
+    def _matched(
+        self, presented: Presented, stored: StoredSecret, known: Known, *, blocking: bool
+    ) -> Verification | Pending:
+        """The credential is this secret's: bring its record up to date, remember, judge."""
+        client = known.client
+        if client is None:  # pragma: no cover - foreign keys prevent it
+            return _NOT_FOUND
+        if self._needs_write(stored):
+            if not blocking:
+                return Pending(Stage.SLOW, presented, Known(client, (stored,)))
+            self._upgrade(presented, stored, known)
+        valid = None
+        if self.cache is not None:
+            entry = self.cache.put(presented.key, stored.secret, client, epoch=presented.epoch)
+            valid = entry.valid
+        return self._decide(
+            stored.secret,
+            client,
+            presented.required,
+            presented.ip,
+            presented.expected_client,
+            valid,
+            blocking=blocking,
+        )
+
+    def _needs_write(self, stored: StoredSecret) -> bool:
+        """After a match: a digest to add or renew, or a hash string to re-make."""
+        if self.store_digests and (
+            stored.digest is None or not self.digester.is_current(stored.digest)
+        ):
+            return True
+        return self.hashing.needs_rehash(stored.hash)
+
+    def _upgrade(self, presented: Presented, stored: StoredSecret, known: Known) -> None:
+        """Store the digest under the newest key and re-hash with the current hasher."""
+        secret_id = stored.secret.secret_id
+        updated = stored
+        if self.store_digests and (
+            stored.digest is None or not self.digester.is_current(stored.digest)
+        ):
+            digest = self.digester.stored(presented.key)
+            if self.store.set_digest(secret_id, stored.digest, digest):
+                updated = dataclasses.replace(updated, digest=digest)
+        if self.hashing.needs_rehash(stored.hash):
+            new_hash = self.hashing.hash(presented.secret)
+            if self.store.replace_hash(secret_id, stored.hash, new_hash):
+                updated = dataclasses.replace(updated, hash=new_hash)
+        if updated is not stored and self.cache is not None:
+            candidates = tuple(updated if c is stored else c for c in known.candidates)
+            self.cache.put_record(
+                presented.lookup, Known(known.client, candidates), epoch=presented.epoch
+            )
+
+    # -- failures ----------------------------------------------------------------------------
+    def _suspect(self, presented: Presented) -> bool:
+        return self._wait(presented.throttle_keys) is not None
+
+    def _wait(self, keys: tuple[str, ...]) -> float | None:
+        throttle = self._throttle
+        if throttle is None:
+            return None
+        for key in keys:
+            wait = throttle.retry_after(key)
+            if wait is not None:
+                return wait
+        return None
+
+    def _failed(self, presented: Presented) -> Verification:
+        """NOT_FOUND; once an id or address keeps failing, with how long it is slowed down.
+
+        The throttle never refuses a credential: a correct one matched before it was
+        asked. It only marks failures, so that the hot routes answer them late.
+        """
+        wait = self._wait(presented.throttle_keys)
+        if self._throttle is not None:
+            for key in presented.throttle_keys:
+                self._throttle.failed(key)
+        return _NOT_FOUND if wait is None else Verification(Code.NOT_FOUND, retry_after=wait)
+
+    # -- judgement ---------------------------------------------------------------------------
+    def _decide(
+        self,
+        secret: Secret,
+        client: Client,
+        required: tuple[str, ...],
+        ip: str | None,
+        expected_client: str | None,
+        valid: Verification | None,
+        *,
+        blocking: bool = False,
+    ) -> Verification | Pending:
+        """The rules for a matched secret, in order: revocation, expiry, client state, the
+        caller's address, scopes, then the counters (a refused request spends nothing)."""
+        if expected_client is not None and client.client_id != expected_client:
+            return _NOT_FOUND
+        now = self.clock.now()
+        code = _refusal(secret, client, required, ip, now)
+        if code is not None:
+            self._usage.add(secret.secret_id, now, code)
+            return Verification(code, client, secret)
+        if secret.rate_limit is None and secret.credits is None:
+            self._usage.add(secret.secret_id, now)
+            return valid or Verification(Code.VALID, client, secret)
+        remote = (secret.rate_limit is not None and self._rate.blocking) or (
+            secret.credits is not None and self._credits.blocking
+        )
+        if remote and not blocking:
+            return Pending(Stage.COUNT, secret=secret, client=client)
+        return self._count(secret, client, now)
+
+    def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
+        """Spend one rate-limit slot, then one credit; either may refuse."""
+        status = None
+        if secret.rate_limit is not None:
+            status = self._rate.hit(secret.secret_id, secret.rate_limit)
+            if not status.allowed:
+                self._usage.add(secret.secret_id, now, Code.RATE_LIMITED)
+                return Verification(
+                    Code.RATE_LIMITED,
+                    client,
+                    secret,
+                    retry_after=status.reset_in,
+                    ratelimit=status,
+                )
+        if secret.credits is None:
+            self._usage.add(secret.secret_id, now)
+            return Verification(Code.VALID, client, secret, ratelimit=status)
+        period = credit_period(secret.refill, now, secret.credits_set_at)
+        start = secret.credits_used if secret.credits_period == period else 0
+        try:
+            spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
+        except Exception:
+            # Credits are a budget: when their counter cannot be reached, refuse (fail
+            # closed). The counter logs the outage once; this path runs per request.
+            return Verification(
+                Code.USAGE_EXCEEDED, client, secret, retry_after=1.0, ratelimit=status
+            )
+        if not spent:
+            self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
+            ends = period_end(secret.refill, now)
+            return Verification(
+                Code.USAGE_EXCEEDED,
+                client,
+                secret,
+                retry_after=(ends - now).total_seconds() if ends is not None else None,
+                ratelimit=status,
+                remaining=0,
+            )
+        self._usage.add(secret.secret_id, now, Code.VALID, period, used)
+        return Verification(
+            Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
+        )
+
+
+def _refusal(
+    secret: Secret, client: Client, required: tuple[str, ...], ip: str | None, now: datetime
+) -> Code | None:
+    """The first rule a matched secret breaks, or None. A new rule goes here, in order."""
+    if secret.revoked_at is not None and secret.revoked_at <= now:
+        return Code.REVOKED
+    if secret.expires_at is not None and secret.expires_at <= now:
+        return Code.EXPIRED
+    if not client.enabled:
+        return Code.DISABLED
+    if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
+        return Code.IP_NOT_ALLOWED
+    if required and not _permits(secret.scopes, required):
+        return Code.INSUFFICIENT_SCOPE
+    return None
+
+
+def _throttle_keys(ident: str, ip: str | None) -> tuple[str, ...]:
+    if ip and type(ip) is str and len(ip) <= _MAX_IP:
+        return (ident, f"ip:{ip}")
+    return (ident,)
+
+
+@functools.lru_cache(maxsize=1024)
+def _permits(granted: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    """Scope matching, memoised: a service sees the same few grant/requirement pairs."""
+    return allows(granted, required)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalized(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    return normalize_scopes(scopes)
+
+
+def _required(scopes: object) -> tuple[str, ...] | None:
+    """Required scopes, validated and memoised; None when they are not scopes at all."""
+    if not scopes:
+        return ()
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    elif not isinstance(scopes, (list, tuple)):
+        return None
+    try:
+        return _normalized(tuple(scopes))
+    except (TypeError, InvalidInput):
+        return None
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid UTF-8 material (no lone surrogates a driver would choke on)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

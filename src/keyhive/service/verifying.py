@@ -1,0 +1,43 @@
+"""The facade's verification calls: thin over the pipeline (service/pipeline.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.model import Verification
+from keyhive.service._base import HiveBase
+
+
+class Verifying(HiveBase):
+    """``verify``, ``verify_pair``, ``verify_credential`` and ``verify_cached``."""
+
+    def verify(
+        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification:
+        """Check a secret token and the scopes a request needs; never raises on bad input.
+
+        A credential seen before is answered from memory (microseconds); a malformed
+        token is answered NOT_FOUND before any storage access; a wrong guess costs a
+        keyed digest, never a slow hash.
+        """
+        return self.pipeline.verify(TokenCredential(token), scopes, ip=ip)
+
+    def verify_pair(
+        self, client_id: str, secret: str, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification:
+        """Check a client_id + secret pair (HTTP Basic): a token or an article-format secret."""
+        return self.pipeline.verify(PairCredential(client_id, secret), scopes, ip=ip)
+
+    def verify_credential(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification:
+        """Check a credential read from request headers (see :mod:`keyhive.core.credentials`)."""
+        return self.pipeline.verify(credential, scopes, ip=ip)
+
+    def verify_cached(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification | None:
+        """The answer when it needs neither a hash nor I/O, else None (for event loops)."""
+        result = self.pipeline.start(credential, scopes, ip=ip)
+        return result if isinstance(result, Verification) else None

@@ -38,6 +38,7 @@ def test_serve_passes_options_to_uvicorn(
             "workers": 3,
             "log_level": "info",
             "access_log": False,
+            "proxy_headers": False,
         }
     ]
     assert os.environ["KEYHIVE_DATABASE_URL"] == db_url
@@ -72,3 +73,18 @@ def test_missing_uvicorn_is_a_clear_error(run: Run, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 1
     assert "keyhive[server]" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_trusted_proxies_reach_the_server_environment(
+    run: Run, calls: list[dict[str, Any]]
+) -> None:
+    result = run("serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.1")
+    assert result.exit_code == 0, result.output
+    assert os.environ["KEYHIVE_TRUSTED_PROXIES"] == "10.0.0.0/8,192.0.2.1"
+
+
+def test_a_bad_trusted_proxy_is_a_clear_error(run: Run, calls: list[dict[str, Any]]) -> None:
+    result = run("serve", "--trusted-proxy", "not-a-network")
+    assert result.exit_code == 1
+    assert "trusted_proxies" in result.stderr
+    assert calls == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from keyhive import AsyncKeyHive, Code, KeyHive, Settings
 
 
@@ -57,3 +59,34 @@ def test_async_twin_wraps_an_existing_hive(hive: KeyHive) -> None:
         assert (await ahive.get_secret(issued.secret_id)).name == updated.name == "n"
 
     asyncio.run(main())
+
+
+def test_async_twin_has_every_method_of_the_facade() -> None:
+    public = {
+        name
+        for name in dir(KeyHive)
+        if not name.startswith("_") and callable(getattr(KeyHive, name))
+    }
+    public -= {"from_parts"}  # a constructor: AsyncKeyHive(KeyHive.from_parts(...)) wraps it
+    missing = sorted(name for name in public if not hasattr(AsyncKeyHive, name))
+    assert missing == []
+
+
+def test_async_twin_takes_the_facades_constructor_and_refuses_anything_else() -> None:
+    async def main() -> None:
+        ahive = AsyncKeyHive("memory://", settings=Settings(hashing_profile="cheapest"))
+        client = await ahive.create_client("c")
+        issued = await ahive.issue_secret(client.client_id)
+        assert (await ahive.verify(issued.token)).valid
+        assert (await ahive.import_secrets([])) == []
+        assert (await ahive.bootstrap_admin()) is not None
+        await ahive.flush()
+        await ahive.aclose()
+
+    asyncio.run(main())
+    with pytest.raises(TypeError, match="KeyHive or a database URL"):
+        AsyncKeyHive(42)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        AsyncKeyHive("memory://", cache_sise=10)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="database_url must be a string"):
+        KeyHive(b"sqlite:///x.db")  # type: ignore[arg-type]

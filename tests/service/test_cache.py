@@ -196,3 +196,23 @@ def test_a_change_elsewhere_costs_a_read_not_a_hash(tmp_path: Path) -> None:
     assert CountingHashing.calls == 0, "the change was re-read from the store, not re-hashed"
     cli.close()
     server.close()
+
+
+def test_a_secret_imported_elsewhere_verifies_here_within_a_second(tmp_path: Path) -> None:
+    """A node that read a client's pair credentials learns of a new import by the feed."""
+    from tests.conftest import load_vectors
+
+    record = load_vectors("seed_scrypt.json")[0]
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    settings = Settings(hashing_profile="cheapest")
+    server = KeyHive(url, settings=settings, change_interval=0.05)
+    cli = KeyHive(url, settings=settings, watch_changes=False)
+    cli.create_client("article", client_id=record["client_id"])
+    assert server.verify_pair(record["client_id"], record["secret"]).code is Code.NOT_FOUND
+    cli.import_secret(record["client_id"], record["stored"])
+    deadline = time.monotonic() + 1.0
+    while not server.verify_pair(record["client_id"], record["secret"]).valid:
+        assert time.monotonic() < deadline, "the import did not reach the running hive"
+        time.sleep(0.02)
+    cli.close()
+    server.close()

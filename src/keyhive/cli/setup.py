@@ -57,12 +57,27 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     show_default=True,
     help="Server log level.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="CIDR",
+    help="A proxy whose X-Real-IP / X-Forwarded-For are believed (repeatable) "
+    "[default: loopback; env KEYHIVE_TRUSTED_PROXIES].",
+)
 @pass_runtime
-def serve(runtime: Runtime, host: str, port: int, workers: int, log_level: str) -> None:
+def serve(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    trusted_proxies: tuple[str, ...],
+) -> None:
     """Run the HTTP service (admin API, verify API, gateway auth endpoint) with uvicorn.
 
-    The global options reach the server through KEYHIVE_* environment variables, so
-    every worker process reads the same settings.
+    Forwarding headers are believed only from trusted proxies (--trusted-proxy, default
+    loopback); uvicorn's own proxy-header rewriting is off, so one rule decides.
     """
     try:
         import uvicorn
@@ -71,11 +86,11 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, log_level: str) 
             "uvicorn is not installed; install the server extra: pip install 'keyhive[server]'"
         ) from None
     settings = runtime.settings()
-    os.environ["KEYHIVE_DATABASE_URL"] = settings.database_url
-    os.environ["KEYHIVE_HASHER"] = settings.hasher
-    os.environ["KEYHIVE_TOKEN_PREFIX"] = settings.token_prefix
-    if settings.redis_url:
-        os.environ["KEYHIVE_REDIS_URL"] = settings.redis_url
+    if trusted_proxies:
+        settings = settings.with_overrides(trusted_proxies=trusted_proxies)
+    # Worker processes start from an import string and read their settings from the
+    # environment: Settings.to_env() is the exact inverse of the Settings.from_env() there.
+    os.environ.update(settings.to_env())
     uvicorn.run(
         "keyhive.server.app:create_app_from_env",
         factory=True,
@@ -84,4 +99,5 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, log_level: str) 
         workers=workers,
         log_level=log_level,
         access_log=False,
+        proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
     )

@@ -22,41 +22,17 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from keyhive.core.digests import Digester
-from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.model import Client, Code, Secret, Verification
 from keyhive.core.serverkeys import ServerKeys
+from keyhive.counters.protocols import CacheEntry, Known
 from keyhive.counters.ttl import TTLCache
 
 #: What one map may hold in all, as estimated: callers choose what gets cached.
 DEFAULT_MAX_BYTES: Final = 128 * 1024 * 1024
 _BASE_WEIGHT: Final = 512
-
-
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
-    """A credential that matched: its secret, its client, and the VALID answer built once."""
-
-    secret: Secret
-    client: Client
-    valid: Verification
-
-
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What the store holds for one lookup; no client and no candidates: nothing.
-
-    For a token the candidates are its one secret; for a pair, the client's secrets
-    that are presented with a client_id (imported in the article's format).
-    """
-
-    client: Client | None
-    candidates: tuple[StoredSecret, ...] = ()
-
-
-NOTHING: Final = Known(None)
 
 
 def _client_weight(client: Client | None) -> int:
@@ -173,6 +149,16 @@ class VerificationCache:
     def evict_client(self, client_id: str) -> None:
         """Forget all this process knows of a client and its secrets."""
         self._forget(client_id, extra=f"c:{client_id}")
+
+    def forget_pairs(self, client_id: str) -> None:
+        """Forget what this process read of a client's pair credentials (a secret was
+        added to it elsewhere); its answers stay valid."""
+        with self._lock:
+            self.epoch += 1
+            lookup = f"c:{client_id}"
+            known = self._records.pop(lookup)
+            if known is not None:
+                self._record_gone(lookup, known)
 
     #: A change another process made: the same as one made here (the feed cannot tell).
     expire_secret = evict_secret

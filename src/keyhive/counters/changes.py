@@ -11,9 +11,19 @@ import threading
 import time
 from collections.abc import Callable
 
+from keyhive.core.model import AuditEvent
+from keyhive.counters.protocols import Evict
 from keyhive.storage import Store
 
-Evict = Callable[[str, str], None]  # (target_type, target_id) of a change
+
+def _client_of(event: AuditEvent) -> str | None:
+    """The client a secret event belongs to (from its before/after records)."""
+    if event.target_type != "secret":
+        return None
+    for record in (event.after, event.before):
+        if record is not None and isinstance(record.get("client_id"), str):
+            return str(record["client_id"])
+    return None
 
 
 class AuditPoller:
@@ -66,6 +76,11 @@ class AuditPoller:
                 after = max(after, ident)
                 if ident > self._cursor and ident not in self._seen:
                     self._evict(event.target_type, event.target_id)
+                    owner = _client_of(event)
+                    if owner is not None:
+                        # A secret added to (or changed in) a client: what this process
+                        # knows of the client's pair credentials is out of date too.
+                        self._evict("pairs", owner)
                     self._seen.add(ident)
                     seen += 1
             if len(events) < 500:

@@ -18,12 +18,13 @@ from keyhive.core.hashing import Hashing
 from keyhive.core.serverkeys import ServerKeys, create_key_file, key_file_for
 from keyhive.core.settings import Settings
 from keyhive.counters.cache import VerificationCache
-from keyhive.counters.changes import AuditPoller, Evict
+from keyhive.counters.changes import AuditPoller
 from keyhive.counters.credits import MemoryCredits, RedisCredits
 from keyhive.counters.protocols import (
     ChangeFeed,
     CredentialCache,
     CreditCounter,
+    Evict,
     Invalidator,
     RateLimiter,
     Throttle,

@@ -8,15 +8,39 @@ protocols, never a concrete class.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
-from keyhive.core.model import Client, Code, RateLimitStatus, Secret
+from keyhive.core.model import Client, Code, RateLimitStatus, Secret, StoredSecret, Verification
 from keyhive.core.quotas import RateLimit
-from keyhive.counters.cache import CacheEntry, Known
 from keyhive.storage import Usage
 
 Evict = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A credential that matched: its secret, its client, and the VALID answer built once."""
+
+    secret: Secret
+    client: Client
+    valid: Verification
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store holds for one lookup; no client and no candidates: nothing.
+
+    For a token the candidates are its one secret; for a pair, the client's secrets
+    that are presented with a client_id (imported in the article's format).
+    """
+
+    client: Client | None
+    candidates: tuple[StoredSecret, ...] = ()
+
+
+NOTHING: Final = Known(None)
 
 
 class CredentialCache(Protocol):
@@ -44,6 +68,8 @@ class CredentialCache(Protocol):
     def evict_secret(self, secret_id: str) -> None: ...
 
     def evict_client(self, client_id: str) -> None: ...
+
+    def forget_pairs(self, client_id: str) -> None: ...
 
     def clear(self) -> None: ...
 

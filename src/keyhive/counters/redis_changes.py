@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from keyhive.counters.changes import Evict
+from keyhive.counters.protocols import Evict
 
 log = logging.getLogger(__name__)
 CHANNEL = "keyhive:invalidate"

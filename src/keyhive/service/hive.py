@@ -82,8 +82,10 @@ class KeyHive(SeedImports, Bootstrap, Verifying, AuditLog):
             return
         if target_type == "client":
             cache.evict_client(target_id)
-        else:
+        elif target_type == "secret":
             cache.evict_secret(target_id)
+        elif target_type == "pairs":
+            cache.forget_pairs(target_id)
 
     def _lost(self) -> None:
         """Change messages may have been missed (a reconnect): forget everything."""

@@ -36,10 +36,11 @@ from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
 from keyhive.core.quotas import credit_period, period_end
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
-from keyhive.counters.cache import NOTHING, Known
 from keyhive.counters.protocols import (
+    NOTHING,
     CredentialCache,
     CreditCounter,
+    Known,
     RateLimiter,
     Throttle,
     UsageSink,

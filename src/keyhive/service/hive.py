@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from keyhive.core import validation as check
+from keyhive.core.audit_chain import Anchor, ChainReport, ChainWalker, SealedEvent
 from keyhive.core.clock import Clock, SystemClock
 from keyhive.core.credentials import Credential
 from keyhive.core.durations import parse_duration
@@ -25,6 +26,7 @@ from keyhive.core.errors import (
 )
 from keyhive.core.hashing import Hashing, SeedScryptHasher
 from keyhive.core.ipallow import normalize_networks
+from keyhive.core.leaks import Leak, LeakCheck
 from keyhive.core.model import (
     AuditEvent,
     Client,
@@ -52,6 +54,7 @@ from keyhive.counters.credits import CreditCounter
 from keyhive.counters.rate import RateLimiter
 from keyhive.counters.throttle import FailureThrottle
 from keyhive.counters.usage import UsageBuffer
+from keyhive.service import leaks
 from keyhive.service.verification import Verifier
 from keyhive.storage import Store, open_store
 
@@ -62,6 +65,7 @@ VERIFY_SCOPE: Final = "keyhive:verify"
 ADMIN_OWNER: Final = "keyhive"
 ADMIN_CLIENT_NAME: Final = "keyhive admin"
 _ATTEMPTS: Final = 8
+_CHAIN_PAGE: Final = 1000
 _UNSET: Any = object()
 
 
@@ -660,6 +664,58 @@ class KeyHive:
         self.verifier.evict(target_type, target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
+
+    # -- leaks (keyhive scan, POST /v1/leaks; see keyhive.service.leaks) ---------------------
+    def check_leaks(self, tokens: Sequence[str]) -> list[LeakCheck]:
+        """What each token is, in order: a real secret's (active, revoked, expired) or unknown.
+
+        Only a token that matches its secret's stored hash is that secret's; nothing is
+        written and no usage is counted.
+        """
+        return leaks.check_tokens(self.store, self.hashing, tokens, self.clock.now())
+
+    def revoke_leaked(
+        self, reports: Sequence[Leak], *, actor: str | None = None
+    ) -> list[LeakCheck]:
+        """Revoke every active secret among leaked tokens, in one transaction, audited.
+
+        The one way keyhive revokes because of a leak (``keyhive scan --revoke`` and
+        ``POST /v1/leaks``), and so the place where ``secret.leaked`` is emitted. Each
+        secret is revoked once, with the reason of its first report (masked and cut to
+        fit). Returns one check per report, in order; ``revoked`` marks this call's work.
+        """
+        checks = self.check_leaks([report.token for report in reports])
+        plan = leaks.revocations(reports, checks, self.clock.now())
+        if plan:
+            with self.store.transaction() as tx:
+                for _before, after in plan:
+                    tx.update_secret(after)
+                # Audit events last: an appender holding the chain lock waits for no row.
+                for before, after in plan:
+                    tx.append_audit(self._event(actor, "secret.revoke", after, before, after))
+            for _before, after in plan:
+                self._changed("secret", after.secret_id)
+            log.info("revoked %d leaked secret(s)", len(plan))
+        return leaks.outcome(checks, [after for _before, after in plan])
+
+    # -- audit chain (tamper-evident audit log; see keyhive.core.audit_chain) -----------------
+    def verify_audit(self, *, anchor: Anchor | None = None) -> ChainReport:
+        """Walk the whole audit log; the report names the first event changed, removed or
+        inserted (and checks ``anchor``, a head recorded elsewhere, when given)."""
+        walker = ChainWalker(anchor)
+        after = 0
+        while True:
+            page = self.store.audit_chain(after_id=after, limit=_CHAIN_PAGE)
+            for sealed in page:
+                if not walker.add(sealed):
+                    return walker.report()
+            if len(page) < _CHAIN_PAGE:
+                return walker.report()
+            after = page[-1].id
+
+    def audit_head(self) -> SealedEvent | None:
+        """The newest audit event with its hash: the value to anchor elsewhere."""
+        return self.store.audit_head()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

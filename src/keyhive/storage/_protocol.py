@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 
 
@@ -98,6 +99,15 @@ class Store(Protocol):
 
     def delete_all(self) -> None:
         """Remove every row (tests and ``init --force`` only)."""
+        ...
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        """Audit events with their chain hashes, in order of id, after ``after_id``."""
+        ...
+
+    def audit_head(self) -> SealedEvent | None:
+        """The newest audit event with its hash (None while the log is empty)."""
         ...
 
 

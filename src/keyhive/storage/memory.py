@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.storage._protocol import Transaction, Usage
@@ -19,6 +20,8 @@ class _State:
         self.clients: dict[str, Client] = {}
         self.secrets: dict[str, StoredSecret] = {}
         self.audit: list[AuditEvent] = []
+        #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
+        self.audit_seals: list[tuple[str, str | None]] = []
 
 
 class _MemoryTransaction:
@@ -56,7 +59,10 @@ class _MemoryTransaction:
         self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash)
 
     def append_audit(self, event: AuditEvent) -> None:
-        self._s.audit.append(dataclasses.replace(event, id=len(self._s.audit) + 1))
+        stored = dataclasses.replace(event, id=len(self._s.audit) + 1)
+        prev_hash = self._s.audit_seals[-1][0] if self._s.audit_seals else None
+        self._s.audit.append(stored)
+        self._s.audit_seals.append((seal(stored, prev_hash), prev_hash))
 
 
 class MemoryStore:
@@ -150,3 +156,20 @@ class MemoryStore:
     def delete_all(self) -> None:
         with self._lock:
             self._state = _State()
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        with self._lock:
+            pairs = list(zip(self._state.audit, self._state.audit_seals, strict=True))
+        return [
+            SealedEvent(event, digest, prev)
+            for event, (digest, prev) in pairs
+            if event.id is not None and event.id > after_id
+        ][:limit]
+
+    def audit_head(self) -> SealedEvent | None:
+        with self._lock:
+            if not self._state.audit:
+                return None
+            digest, prev = self._state.audit_seals[-1]
+            return SealedEvent(self._state.audit[-1], digest, prev)

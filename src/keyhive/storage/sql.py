@@ -28,6 +28,8 @@ from keyhive.core.errors import (
 )
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
+from keyhive.core.audit_chain import SealedEvent
+from keyhive.storage import audit_chain_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
 
@@ -182,17 +184,8 @@ class _SqlTransaction:
         self._write_scopes(secret)
 
     def append_audit(self, event: AuditEvent) -> None:
-        self._c.execute(
-            t.audit_events.insert().values(
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                target_type=event.target_type,
-                target_id=event.target_id,
-                before=dict(event.before) if event.before is not None else None,
-                after=dict(event.after) if event.after is not None else None,
-            )
-        )
+        # Sealed into the tamper-evident chain; serialised across nodes (see audit_chain_sql).
+        audit_chain_sql.append(self._c, event)
 
 
 class SqlStore:
@@ -387,3 +380,12 @@ class SqlStore:
         with self._write() as conn:
             for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
                 conn.execute(table.delete())
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        with self._connect() as conn:
+            return audit_chain_sql.read(conn, after_id=after_id, limit=limit)
+
+    def audit_head(self) -> SealedEvent | None:
+        with self._connect() as conn:
+            return audit_chain_sql.head(conn)

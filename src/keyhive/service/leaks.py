@@ -1,0 +1,103 @@
+"""Leaked tokens against the store: which are real, what they could do, what to revoke.
+
+A token counts as a secret's only when it matches that secret's stored hash. Format
+and checksum are public knowledge and so are secret ids, so anyone could write a
+token-shaped string with a victim's id and a valid checksum into a public repository;
+revoking on the id alone would hand them a way to switch off other people's keys.
+The price is one hash per distinct token that names an existing secret; those run in
+parallel threads (scrypt and argon2 release the GIL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Final
+
+from keyhive.core.errors import InvalidInput
+from keyhive.core.hashing import Hashing
+from keyhive.core.leaks import Leak, LeakCheck, LeakStatus, clean_reason, status_of
+from keyhive.core.model import Secret, StoredSecret
+from keyhive.core.tokens import ParsedToken, parse_token
+from keyhive.storage import Store
+
+_MAX_THREADS: Final = 8
+_NOT_A_TOKEN: Final = LeakCheck(None, LeakStatus.UNKNOWN)
+
+
+def check_tokens(
+    store: Store, hashing: Hashing, tokens: Sequence[str], now: datetime
+) -> list[LeakCheck]:
+    """One check per token, in order; each distinct token is looked up and hashed once."""
+    parsed: dict[str, ParsedToken | None] = {}
+    for token in tokens:
+        if token not in parsed:
+            parsed[token] = _parsed(token)
+    wanted = {p.secret_id for p in parsed.values() if p is not None}
+    stored = {ident: store.get_secret(ident) for ident in sorted(wanted)}
+    candidates: list[tuple[str, StoredSecret]] = []
+    for text, token in parsed.items():
+        found = stored.get(token.secret_id) if token is not None else None
+        if token is not None and found is not None and found.secret.prefix == token.prefix:
+            candidates.append((text, found))
+    owners = {text: found.secret for text, found, ok in _matching(hashing, candidates) if ok}
+    checks: dict[str, LeakCheck] = {}
+    for text, token in parsed.items():
+        if token is None:
+            checks[text] = _NOT_A_TOKEN
+            continue
+        secret = owners.get(text)
+        checks[text] = LeakCheck(token.secret_id, status_of(secret, now), secret)
+    return [checks[token] for token in tokens]
+
+
+def _parsed(token: object) -> ParsedToken | None:
+    try:
+        return parse_token(token)
+    except InvalidInput:
+        return None
+
+
+def _matching(
+    hashing: Hashing, candidates: list[tuple[str, StoredSecret]]
+) -> list[tuple[str, StoredSecret, bool]]:
+    """Each candidate with whether the token matches its secret's hash (slow hashes in threads)."""
+
+    def one(item: tuple[str, StoredSecret]) -> tuple[str, StoredSecret, bool]:
+        text, found = item
+        return text, found, hashing.matches(found.hash, text)
+
+    if len(candidates) <= 1:
+        return [one(item) for item in candidates]
+    workers = min(len(candidates), os.cpu_count() or 1, _MAX_THREADS)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyhive-leaks") as pool:
+        return list(pool.map(one, candidates))
+
+
+def revocations(
+    leaks: Sequence[Leak], checks: Sequence[LeakCheck], now: datetime
+) -> list[tuple[Secret, Secret]]:
+    """``(before, after)`` for each active secret among the checks, once, with its first reason."""
+    planned: dict[str, tuple[Secret, Secret]] = {}
+    for leak, check in zip(leaks, checks, strict=True):
+        secret = check.secret
+        if check.status is not LeakStatus.ACTIVE or secret is None:
+            continue
+        if secret.secret_id in planned:
+            continue
+        after = dataclasses.replace(secret, revoked_at=now, revoked_reason=clean_reason(leak.reason))
+        planned[secret.secret_id] = (secret, after)
+    return list(planned.values())
+
+
+def outcome(checks: Sequence[LeakCheck], revoked: Sequence[Secret]) -> list[LeakCheck]:
+    """The checks with the secrets this call revoked marked as such (and shown revoked)."""
+    by_id = {secret.secret_id: secret for secret in revoked}
+    result = []
+    for check in checks:
+        after = by_id.get(check.secret_id or "") if check.secret is not None else None
+        result.append(dataclasses.replace(check, secret=after, revoked=True) if after else check)
+    return result

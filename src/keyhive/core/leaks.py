@@ -18,7 +18,6 @@ from typing import Final
 
 from keyhive.core.errors import MalformedToken
 from keyhive.core.model import Secret
-from keyhive.core.validation import MAX_REASON
 from keyhive.core.tokens import (
     CHECKSUM_LENGTH,
     ID_LENGTH,
@@ -27,6 +26,7 @@ from keyhive.core.tokens import (
     ParsedToken,
     parse_token,
 )
+from keyhive.core.validation import MAX_REASON
 
 #: A token-shaped run. No left boundary: the prefix may follow ``_`` or letters
 #: (``API_KEY_kh_...``, ``tokenkh_...``); the search retries one character further on

@@ -26,6 +26,8 @@ class Settings:
     token_prefix: str = DEFAULT_PREFIX
     #: ``default`` or ``cheapest`` (tests only: scrypt and argon2 at their lowest cost).
     hashing_profile: str = "default"
+    #: GitHub's secret scanning public keys (their ``public_keys`` JSON) for ``POST /v1/leaks``.
+    leak_keys_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,6 +40,7 @@ class Settings:
             peppers=tuple(parse_peppers(env.get("KEYHIVE_PEPPERS", ""))),
             token_prefix=env.get("KEYHIVE_TOKEN_PREFIX") or DEFAULT_PREFIX,
             hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
+            leak_keys_file=env.get("KEYHIVE_LEAK_KEYS_FILE") or None,
         )
         return settings.with_overrides(**overrides)
 

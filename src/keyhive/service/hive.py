@@ -688,8 +688,7 @@ class KeyHive:
         plan = leaks.revocations(reports, checks, self.clock.now())
         if plan:
             with self.store.transaction() as tx:
-                for _before, after in plan:
-                    tx.update_secret(after)
+                tx.revoke_secrets([after for _before, after in plan])
                 # Audit events last: an appender holding the chain lock waits for no row.
                 for before, after in plan:
                     tx.append_audit(self._event(actor, "secret.revoke", after, before, after))

@@ -33,11 +33,11 @@ def check_tokens(
 ) -> list[LeakCheck]:
     """One check per token, in order; each distinct token is looked up and hashed once."""
     parsed: dict[str, ParsedToken | None] = {}
-    for token in tokens:
-        if token not in parsed:
-            parsed[token] = _parsed(token)
-    wanted = {p.secret_id for p in parsed.values() if p is not None}
-    stored = {ident: store.get_secret(ident) for ident in sorted(wanted)}
+    for text in tokens:
+        if text not in parsed:
+            parsed[text] = _parsed(text)
+    wanted = sorted({p.secret_id for p in parsed.values() if p is not None})
+    stored = {found.secret.secret_id: found for found in store.get_secrets(wanted)}
     candidates: list[tuple[str, StoredSecret]] = []
     for text, token in parsed.items():
         found = stored.get(token.secret_id) if token is not None else None
@@ -48,10 +48,10 @@ def check_tokens(
     for text, token in parsed.items():
         if token is None:
             checks[text] = _NOT_A_TOKEN
-            continue
-        secret = owners.get(text)
-        checks[text] = LeakCheck(token.secret_id, status_of(secret, now), secret)
-    return [checks[token] for token in tokens]
+        else:
+            secret = owners.get(text)
+            checks[text] = LeakCheck(token.secret_id, status_of(secret, now), secret)
+    return [checks[text] for text in tokens]
 
 
 def _parsed(token: object) -> ParsedToken | None:
@@ -88,7 +88,8 @@ def revocations(
             continue
         if secret.secret_id in planned:
             continue
-        after = dataclasses.replace(secret, revoked_at=now, revoked_reason=clean_reason(leak.reason))
+        reason = clean_reason(leak.reason)
+        after = dataclasses.replace(secret, revoked_at=now, revoked_reason=reason)
         planned[secret.secret_id] = (secret, after)
     return list(planned.values())
 

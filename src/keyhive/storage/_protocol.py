@@ -51,6 +51,11 @@ class Transaction(Protocol):
         """Append an audit event (its ``id`` is assigned by the store)."""
         ...
 
+    # -- leaks (many secrets revoked at once) ------------------------------------------------
+    def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
+        """Write each secret's ``revoked_at`` and ``revoked_reason``, and nothing else."""
+        ...
+
 
 class Store(Protocol):
     """Persistent state of keyhive. Every method is safe to call from several threads."""
@@ -99,6 +104,11 @@ class Store(Protocol):
 
     def delete_all(self) -> None:
         """Remove every row (tests and ``init --force`` only)."""
+        ...
+
+    # -- leaks (many secrets checked at once) -----------------------------------------------
+    def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
+        """The secrets among these ids that exist, in no particular order."""
         ...
 
     # -- audit chain (tamper-evident audit log) --------------------------------------------

@@ -26,7 +26,10 @@ from keyhive.storage import schema as t
 
 #: Any constant distinct from the migration lock: "khau".
 AUDIT_LOCK: Final = 0x6B686175
+#: conn.info key: the chain's last (id, hash) as this transaction left it.
+_LAST: Final = "keyhive_audit_chain_last"
 _events = t.audit_events
+_INSERT: Final = _events.insert()
 
 
 def _stored_form(value: Any) -> Any:
@@ -37,30 +40,61 @@ def _stored_form(value: Any) -> Any:
 
 
 def append(conn: Connection, event: AuditEvent) -> None:
-    """Insert ``event`` with its hash over its content and the previous event's hash."""
+    """Insert ``event`` with its hash over its content and the previous event's hash.
+
+    The id is chosen before the insert, so the row is written whole, hash included:
+    on SQLite the next rowid (what SQLite itself would pick), on PostgreSQL the next
+    value of the id sequence, taken under the lock.
+    """
+    last_id, prev_hash = _last(conn)
+    if conn.dialect.name == "postgresql":
+        ident = int(conn.execute(sa.text(_NEXTVAL)).scalar_one())
+    else:
+        ident = last_id + 1
+    stored = dataclasses.replace(
+        event, id=ident, before=_stored_form(event.before), after=_stored_form(event.after)
+    )
+    digest = seal(stored, prev_hash)
+    conn.execute(
+        _INSERT,
+        {
+            "id": ident,
+            "at": stored.at,
+            "actor": stored.actor,
+            "action": stored.action,
+            "target_type": stored.target_type,
+            "target_id": stored.target_id,
+            "before": stored.before,
+            "after": stored.after,
+            "hash": digest,
+            "prev_hash": prev_hash,
+        },
+    )
+    conn.info[_LAST] = (_scope(conn), ident, digest)
+
+
+_NEXTVAL: Final = "SELECT nextval(pg_get_serial_sequence('audit_events', 'id'))"
+
+
+def _scope(conn: Connection) -> tuple[object, object]:
+    """The (transaction, savepoint) now open: a remembered head is good only inside it."""
+    return conn.get_transaction(), conn.get_nested_transaction()
+
+
+def _last(conn: Connection) -> tuple[int, str | None]:
+    """The newest event's id and hash, locking the chain first (once per transaction)."""
+    remembered = conn.info.get(_LAST)
+    if remembered is not None:
+        (root, nested), ident, digest = remembered
+        now_root, now_nested = _scope(conn)
+        if root is now_root and nested is now_nested and root is not None:
+            return ident, digest
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
-    last = conn.execute(sa.select(_events.c.hash).order_by(_events.c.id.desc()).limit(1)).first()
-    prev_hash = last.hash if last is not None else None
-    stored = dataclasses.replace(
-        event, before=_stored_form(event.before), after=_stored_form(event.after)
-    )
-    result = conn.execute(
-        _events.insert().values(
-            at=stored.at,
-            actor=stored.actor,
-            action=stored.action,
-            target_type=stored.target_type,
-            target_id=stored.target_id,
-            before=stored.before,
-            after=stored.after,
-        )
-    )
-    ident = int(result.inserted_primary_key[0])
-    digest = seal(dataclasses.replace(stored, id=ident), prev_hash)
-    conn.execute(
-        _events.update().where(_events.c.id == ident).values(hash=digest, prev_hash=prev_hash)
-    )
+    row = conn.execute(
+        sa.select(_events.c.id, _events.c.hash).order_by(_events.c.id.desc()).limit(1)
+    ).first()
+    return (int(row.id), row.hash) if row is not None else (0, None)
 
 
 def _sealed(row: Any) -> SealedEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +63,17 @@ class _MemoryTransaction:
         prev_hash = self._s.audit_seals[-1][0] if self._s.audit_seals else None
         self._s.audit.append(stored)
         self._s.audit_seals.append((seal(stored, prev_hash), prev_hash))
+
+    # -- leaks (many secrets revoked at once) ------------------------------------------------
+    def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
+        for secret in secrets:
+            old = self._s.secrets.get(secret.secret_id)
+            if old is None:
+                raise SecretNotFound(secret.secret_id)
+            revoked = dataclasses.replace(
+                old.secret, revoked_at=secret.revoked_at, revoked_reason=secret.revoked_reason
+            )
+            self._s.secrets[secret.secret_id] = StoredSecret(revoked, old.hash)
 
 
 class MemoryStore:
@@ -156,6 +167,12 @@ class MemoryStore:
     def delete_all(self) -> None:
         with self._lock:
             self._state = _State()
+
+    # -- leaks (many secrets checked at once) -----------------------------------------------
+    def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
+        with self._lock:
+            found = (self._state.secrets.get(ident) for ident in dict.fromkeys(secret_ids))
+            return [stored for stored in found if stored is not None]
 
     # -- audit chain (tamper-evident audit log) --------------------------------------------
     def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:

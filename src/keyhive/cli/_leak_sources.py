@@ -83,7 +83,7 @@ def scan_file(path: Path, warn: Warn) -> Iterator[Finding]:
             for match in find_in_pieces(_chunks(first, handle)):
                 yield Finding(str(path), match)
     except OSError as exc:
-        warn(_why(exc))
+        warn(_why(exc, path))
 
 
 def _chunks(first: bytes, handle: IO[bytes]) -> Iterator[str]:
@@ -94,8 +94,9 @@ def _chunks(first: bytes, handle: IO[bytes]) -> Iterator[str]:
         chunk = handle.read(CHUNK)
 
 
-def _why(exc: OSError) -> str:
-    return f"cannot read {exc.filename}: {exc.strerror or type(exc).__name__}"
+def _why(exc: OSError, path: Path | None = None) -> str:
+    where = exc.filename if exc.filename is not None else path
+    return f"cannot read {where}: {exc.strerror or type(exc).__name__}"
 
 
 # -- git history ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def tokens(db_url: str) -> Iterator[Tokens]:
     hive.revoke(revoked.secret_id)
     expired = hive.issue_secret(client, expires_at=datetime.now(UTC) - timedelta(hours=1))
     hive.close()
-    yield Tokens(issued[0], issued[1], issued[2], revoked.token, expired.token, issued[3])
+    return Tokens(issued[0], issued[1], issued[2], revoked.token, expired.token, issued[3])
 
 
 def secret_status(db_url: str, token: str) -> str:

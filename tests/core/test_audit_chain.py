@@ -170,7 +170,7 @@ def test_a_log_cut_short_before_the_anchor_fails() -> None:
     "text", ["", "12", "x:" + "a" * 64, "12:" + "a" * 63, "12:" + "g" * 64, ":" + "a" * 64]
 )
 def test_a_malformed_anchor_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="anchor|hash"):
+    with pytest.raises(ValueError, match=r"anchor|hash"):
         Anchor.parse(text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import string
 from datetime import UTC, datetime, timedelta
 
@@ -102,7 +103,7 @@ def test_pieces_of_any_size_find_what_the_whole_text_finds(filler: str, cuts: li
     tokens = [make_token().text for _ in range(3)]
     text = f"{filler}{tokens[0]}\n{filler[:7]}{tokens[1]} {broken(tokens[2])}{tokens[2]}{filler}"
     bounds = sorted({c for c in cuts if c < len(text)} | {0, len(text)})
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
     whole = [(m.token.text, m.line, m.column) for m in find_in_pieces([text])]
     assert [(m.token.text, m.line, m.column) for m in find_in_pieces(pieces)] == whole
     assert [w[0] for w in whole].count(tokens[1]) == 1

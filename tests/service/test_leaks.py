@@ -16,11 +16,13 @@ from keyhive.core.tokens import checksum, parse_token
 from tests.bulk import issue_many
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def any_hive(
     request: pytest.FixtureRequest, clock: FrozenClock, settings: Settings, db_url: str
 ) -> Iterator[KeyHive]:
-    url = "memory://" if request.param == "memory" else db_url
+    url = {"memory": "memory://", "sqlite": db_url}.get(request.param)
+    if url is None:
+        url = str(request.getfixturevalue("pg_url"))
     h = KeyHive(url, settings=settings, clock=clock)
     yield h
     h.close()

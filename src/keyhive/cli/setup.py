@@ -9,7 +9,7 @@ import click
 from keyhive.core.serverkeys import create_key_file, key_file_for
 
 from . import output
-from ._app import Runtime, json_option, pass_runtime
+from ._app import Runtime, json_option, pass_runtime, shown_url
 
 
 @click.command("init")
@@ -28,7 +28,11 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     """
     key_file = key_file_for(runtime.settings().database_url)
     if key_file is not None and not runtime.settings().peppers:
-        create_key_file(key_file)  # before the facade opens: it reads the key
+        try:
+            create_key_file(key_file)  # before the facade opens: it reads the key
+        except OSError as exc:
+            url = shown_url(runtime.settings().database_url)
+            raise click.ClickException(f"cannot open database {url}: {exc.strerror}") from None
     hive = runtime.hive(create=True)
     issued = hive.bootstrap_admin()
     if as_json:

@@ -6,7 +6,6 @@ then (a ticket, a log service, another database) shows that: ``keyhive audit ver
 --anchor ID:HASH`` fails once event ID no longer has that hash.
 """
 
-
 from datetime import datetime
 from typing import Annotated, Any
 

@@ -208,6 +208,17 @@ def test_offline_needs_no_database_and_counts_every_token(
     assert clean.exit_code == 0
 
 
+def test_without_a_database_the_error_points_at_offline(tmp_path: Path, tree: Path) -> None:
+    from click.testing import CliRunner
+
+    from keyhive.cli import main
+
+    missing = f"sqlite:///{tmp_path / 'absent.db'}"
+    result = CliRunner().invoke(main, ["--db", missing, "scan", str(tree)])
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr and "--offline" in result.stderr
+
+
 def test_a_large_file_is_read_in_chunks(run: Run, tmp_path: Path, tokens: Tokens) -> None:
     big = tmp_path / "big.log"
     chunk = 1 << 20

@@ -79,7 +79,10 @@ def scan(
     if offline:
         checks: dict[str, LeakCheck | None] = dict.fromkeys(tokens)
     else:
-        hive = runtime.hive()
+        try:
+            hive = runtime.hive()
+        except click.ClickException as exc:
+            raise click.ClickException(f"{exc.message} (or scan with --offline)") from None
         if revoke:
             done = hive.revoke_leaked([Leak(t, REASON) for t in tokens], actor=runtime.actor)
         else:

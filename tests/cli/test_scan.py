@@ -120,6 +120,15 @@ def test_a_tree_reports_exactly_the_real_tokens(run: Run, tree: Path, tokens: To
     assert_no_token_text(result, tokens)
 
 
+def test_overlapping_paths_report_each_place_once(
+    run: Run, history: History, tokens: Tokens
+) -> None:
+    repo = history.repo
+    once = json.loads(run("scan", "--git", str(repo), "--json").stdout)["findings"]
+    twice = run("scan", "--git", str(repo), str(repo), str(repo / "notes.txt"), "--json")
+    assert json.loads(twice.stdout)["findings"] == once
+
+
 def test_human_output_names_places_and_statuses_without_tokens(
     run: Run, tree: Path, tokens: Tokens
 ) -> None:

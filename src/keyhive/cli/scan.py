@@ -106,7 +106,9 @@ def _collect(paths: Sequence[Path], history: bool, warn: Warn) -> list[Finding]:
                 findings.extend(scan_history(path if path.is_dir() else path.parent))
     except SourceError as exc:
         raise ScanError(str(exc)) from None
-    return findings
+    # A path given twice, or a directory inside another, would report the same place again.
+    unique = {(f.commit, f.path, f.line, f.column, f.match.token.text): f for f in findings}
+    return list(unique.values())
 
 
 def _row(finding: Finding, check: LeakCheck | None) -> dict[str, Any]:

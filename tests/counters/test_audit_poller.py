@@ -10,6 +10,7 @@ import pytest
 
 from keyhive.core.model import AuditEvent
 from keyhive.counters.changes import AuditPoller
+from keyhive.storage.schema import audit_events
 from keyhive.storage.sql import SqlStore
 
 
@@ -41,13 +42,24 @@ def _event(target: str) -> AuditEvent:
 
 
 def test_a_change_that_commits_after_a_newer_one_is_still_seen(store: SqlStore) -> None:
+    """The store's own appends are serialised (the audit chain's lock), so ids commit in
+    order; a row written around it (an older node, a manual insert) may still not."""
     evicted: list[str] = []
     poller = AuditPoller(store, lambda _kind, ident: evicted.append(ident))
     holding, release = threading.Event(), threading.Event()
 
     def slow_revoke() -> None:
-        with store.transaction() as tx:
-            tx.append_audit(_event("late"))  # takes the lower id
+        event = _event("late")
+        with store.engine.begin() as conn:  # takes the lower id, outside the chain's lock
+            conn.execute(
+                audit_events.insert().values(
+                    at=event.at,
+                    actor=event.actor,
+                    action=event.action,
+                    target_type=event.target_type,
+                    target_id=event.target_id,
+                )
+            )
             holding.set()
             release.wait(10)
 

@@ -10,9 +10,13 @@ sent twice, once with the generated id and once with a real one (a client id wit
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import pytest
 import schemathesis
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -24,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from keyhive import KeyHive
+from keyhive import KeyHive, Settings
 
 from .helpers import bearer
 
@@ -55,10 +59,23 @@ OPERATIONS = [
     ("POST", "/v1/secrets/{secret_id}/revoke"),
     ("POST", "/v1/secrets/{secret_id}/rotate"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/audit/head"),
+    ("POST", "/v1/leaks"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
 ]
+
+
+@pytest.fixture(name="settings")
+def leak_settings(tmp_path: Path) -> Settings:
+    """Leak reports configured with a key no request is signed with: /v1/leaks is reachable
+    (401 for the unsigned, 4xx for the rest) instead of 503 for being switched off."""
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    keys = tmp_path / "github-keys.json"
+    keys.write_text(json.dumps({"public_keys": [{"key_identifier": "k", "key": pem}]}))
+    return Settings(hashing_profile="cheapest", leak_keys_file=str(keys))
 
 
 def test_every_operation_is_fuzzed(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -170,3 +171,78 @@ def test_delete_all(store: Store) -> None:
         tx.append_audit(event())
     store.delete_all()
     assert store.get_client("c1") is None and store.list_audit() == []
+
+
+# -- leaks and the audit chain (issue 14) ----------------------------------------------------
+def test_get_secrets_reads_many_at_once(store: Store) -> None:
+    ids = [f"{i:016d}" for i in range(600)]  # more than one chunk of bound parameters
+    with store.transaction() as tx:
+        tx.insert_client(client())
+        for ident in ids:
+            tx.insert_secret(StoredSecret(secret(ident), f"h{ident}"))
+    found = store.get_secrets([*ids[::2], "N" * 16, ids[0]])
+    assert sorted(s.secret.secret_id for s in found) == sorted(ids[::2])
+    assert {s.hash for s in found} == {f"h{i}" for i in ids[::2]}
+    assert all(s.secret.scopes == ("a:b", "c:*") for s in found)
+    assert store.get_secrets([]) == []
+
+
+def test_revoke_secrets_writes_only_the_revocation(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.insert_client(client())
+        tx.insert_secret(StoredSecret(secret("S" * 16), "h1"))
+        tx.insert_secret(StoredSecret(secret("T" * 16, scopes=("x:y",)), "h2"))
+    store.record_usage({"S" * 16: Usage(3, T0)})
+    stale = secret("S" * 16, scopes=("changed:meanwhile",), revoked_at=T0, revoked_reason="leak")
+    with store.transaction() as tx:
+        tx.revoke_secrets([stale, secret("T" * 16, revoked_at=T0, revoked_reason="leak 2")])
+    first, second = store.get_secret("S" * 16), store.get_secret("T" * 16)
+    assert first is not None and second is not None
+    assert (first.secret.revoked_at, first.secret.revoked_reason) == (T0, "leak")
+    assert first.secret.scopes == ("a:b", "c:*") and first.secret.usage_count == 3
+    assert first.hash == "h1"
+    assert (second.secret.revoked_reason, second.secret.scopes) == ("leak 2", ("x:y",))
+
+
+def test_revoking_a_missing_secret_fails_and_leaves_nothing(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.insert_client(client())
+        tx.insert_secret(StoredSecret(secret("S" * 16), "h1"))
+    with pytest.raises(SecretNotFound), store.transaction() as tx:
+        tx.revoke_secrets([secret("S" * 16, revoked_at=T0), secret("N" * 16, revoked_at=T0)])
+    got = store.get_secret("S" * 16)
+    assert got is not None and got.secret.revoked_at is None
+
+
+def test_appended_events_are_sealed_into_a_chain(store: Store) -> None:
+    from keyhive.core.audit_chain import seal
+
+    assert store.audit_head() is None and store.audit_chain() == []
+    with store.transaction() as tx:
+        for i in range(3):
+            tx.append_audit(event(target=f"t{i}"))
+    with store.transaction() as tx:
+        tx.append_audit(event(target="t3"))
+    chain = store.audit_chain()
+    assert [c.event.target_id for c in chain] == ["t0", "t1", "t2", "t3"]
+    assert chain[0].prev_hash is None
+    for before, after in itertools.pairwise(chain):
+        assert after.prev_hash == before.hash
+    for link in chain:
+        assert link.hash == seal(link.event, link.prev_hash)
+    assert store.audit_head() == chain[-1]
+    assert store.audit_chain(after_id=chain[1].id, limit=1) == [chain[2]]
+    assert [e.id for e in store.list_audit()] == [c.id for c in chain]
+
+
+def test_a_rolled_back_append_leaves_the_chain_whole(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.append_audit(event(target="kept"))
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.append_audit(event(target="gone"))
+        raise RuntimeError("abort")
+    with store.transaction() as tx:
+        tx.append_audit(event(target="next"))
+    first, second = store.audit_chain()
+    assert [first.event.target_id, second.event.target_id] == ["kept", "next"]
+    assert second.prev_hash == first.hash

@@ -30,6 +30,8 @@ class Settings:
     hashing_profile: str = "default"
     #: Proxies whose X-Real-IP and X-Forwarded-For are believed (CIDRs); loopback by default.
     trusted_proxies: tuple[str, ...] = LOOPBACK
+    #: GitHub's secret scanning public keys (their ``public_keys`` JSON) for ``POST /v1/leaks``.
+    leak_keys_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             token_prefix=env.get("KEYHIVE_TOKEN_PREFIX") or DEFAULT_PREFIX,
             hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
             trusted_proxies=_networks(env.get("KEYHIVE_TRUSTED_PROXIES")) or LOOPBACK,
+            leak_keys_file=env.get("KEYHIVE_LEAK_KEYS_FILE") or None,
         )
         return settings.with_overrides(**overrides)
 

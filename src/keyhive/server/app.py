@@ -17,11 +17,13 @@ from starlette.types import Receive, Scope, Send
 
 from keyhive.core.addresses import TrustedProxies
 from keyhive.core.settings import Settings
-from keyhive.server import openapi, problems
+from keyhive.server import leaks, openapi, problems
 from keyhive.server.admin import admin_router
+from keyhive.server.audit_head import audit_head_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
+from keyhive.server.leaks import leaks_router
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
@@ -95,10 +97,12 @@ def create_app(
     app.state.hive = service
     app.state.metrics = metrics
     app.include_router(admin_router(async_hive, proxies))
+    app.include_router(audit_head_router(async_hive, proxies))
+    app.include_router(leaks_router(service))
     app.include_router(health_router(service, metrics))
     problems.install(app)
     openapi.install(app)
-    app.add_middleware(BodyLimitMiddleware, limit=max_body)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

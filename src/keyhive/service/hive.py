@@ -1,8 +1,8 @@
 """The KeyHive facade: clients, secrets, imports, verification and the audit log.
 
-Each concept lives in its own module (clients.py, secrets.py, imports.py, verifying.py,
-audit.py, bootstrap.py); this class puts them together over one set of parts. The parts
-come from :func:`keyhive.counters.factory.build` (the one place that picks concrete
+Each concept lives in its own module (clients.py, secrets.py, imports.py, leaks.py,
+verifying.py, audit.py, bootstrap.py); this class puts them together over one set of
+parts. The parts come from :func:`keyhive.counters.factory.build` (the one place that picks concrete
 backends), and :meth:`KeyHive.from_parts` takes them ready-made.
 """
 
@@ -19,6 +19,7 @@ from keyhive.service.admins import ADMIN_OWNER as _ADMIN_OWNER
 from keyhive.service.audit import AuditLog
 from keyhive.service.bootstrap import Bootstrap
 from keyhive.service.imports import SeedImports
+from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import Pipeline
 from keyhive.service.verifying import Verifying
 
@@ -28,7 +29,7 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, Verifying, AuditLog):
+class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given

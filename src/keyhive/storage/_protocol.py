@@ -7,12 +7,13 @@ PostgreSQL through SQLAlchemy Core) and memory (tests, embedded use).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
+from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 
 
@@ -98,6 +99,11 @@ class Transaction(Protocol):
         """Append an audit event (its ``id`` is assigned by the store)."""
         ...
 
+    # -- leaks (many secrets revoked at once) ------------------------------------------------
+    def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
+        """Write each secret's ``revoked_at`` and ``revoked_reason``, and nothing else."""
+        ...
+
 
 class Store(Protocol):
     """Persistent state of keyhive. Every method is safe to call from several threads."""
@@ -153,4 +159,18 @@ class Store(Protocol):
 
     def delete_all(self) -> None:
         """Remove every row (tests only)."""
+        ...
+
+    # -- leaks (many secrets checked at once) -----------------------------------------------
+    def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
+        """The secrets among these ids that exist, in no particular order."""
+        ...
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        """Audit events with their chain hashes, in order of id, after ``after_id``."""
+        ...
+
+    def audit_head(self) -> SealedEvent | None:
+        """The newest audit event with its hash (None while the log is empty)."""
         ...

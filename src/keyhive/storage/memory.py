@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
@@ -20,6 +21,8 @@ class _State:
         self.clients: dict[str, Client] = {}
         self.secrets: dict[str, StoredSecret] = {}
         self.audit: list[AuditEvent] = []
+        #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
+        self.audit_seals: list[tuple[str, str | None]] = []
 
 
 class _MemoryTransaction:
@@ -97,7 +100,21 @@ class _MemoryTransaction:
         self._s.secrets[secret.secret_id] = StoredSecret(kept, old.hash, old.digest)
 
     def append_audit(self, event: AuditEvent) -> None:
-        self._s.audit.append(dataclasses.replace(event, id=len(self._s.audit) + 1))
+        stored = dataclasses.replace(event, id=len(self._s.audit) + 1)
+        prev_hash = self._s.audit_seals[-1][0] if self._s.audit_seals else None
+        self._s.audit.append(stored)
+        self._s.audit_seals.append((seal(stored, prev_hash), prev_hash))
+
+    # -- leaks (many secrets revoked at once) ------------------------------------------------
+    def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
+        for secret in secrets:
+            old = self._s.secrets.get(secret.secret_id)
+            if old is None:
+                raise SecretNotFound(secret.secret_id)
+            revoked = dataclasses.replace(
+                old.secret, revoked_at=secret.revoked_at, revoked_reason=secret.revoked_reason
+            )
+            self._s.secrets[secret.secret_id] = dataclasses.replace(old, secret=revoked)
 
 
 class MemoryStore:
@@ -204,3 +221,26 @@ class MemoryStore:
     def delete_all(self) -> None:
         with self._lock:
             self._state = _State()
+
+    # -- leaks (many secrets checked at once) -----------------------------------------------
+    def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
+        with self._lock:
+            found = (self._state.secrets.get(ident) for ident in dict.fromkeys(secret_ids))
+            return [stored for stored in found if stored is not None]
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        with self._lock:
+            pairs = list(zip(self._state.audit, self._state.audit_seals, strict=True))
+        return [
+            SealedEvent(event, digest, prev)
+            for event, (digest, prev) in pairs
+            if event.id is not None and event.id > after_id
+        ][:limit]
+
+    def audit_head(self) -> SealedEvent | None:
+        with self._lock:
+            if not self._state.audit:
+                return None
+            digest, prev = self._state.audit_seals[-1]
+            return SealedEvent(self._state.audit[-1], digest, prev)

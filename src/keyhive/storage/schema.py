@@ -114,5 +114,8 @@ audit_events = Table(
     Column("target_id", String(128), nullable=False),
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
+    # The tamper-evident chain (keyhive.core.audit_chain); NULL on events from before it.
+    Column("hash", String(64), nullable=True),
+    Column("prev_hash", String(64), nullable=True),
     Index("ix_audit_events_target_id", "target_id"),
 )

@@ -8,7 +8,7 @@ before ``issue_secret`` returns and readers (a running server) never block the w
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
+from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.errors import (
     ClientNotFound,
     ConfigurationError,
@@ -30,6 +31,7 @@ from keyhive.core.errors import (
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
 from keyhive.core.scopes import ADMIN_GRANTS
+from keyhive.storage import audit_chain_sql, leaks_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 
@@ -294,17 +296,12 @@ class _SqlTransaction:
         self._write_scopes(secret.secret_id, secret.scopes)
 
     def append_audit(self, event: AuditEvent) -> None:
-        self._c.execute(
-            t.audit_events.insert().values(
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                target_type=event.target_type,
-                target_id=event.target_id,
-                before=dict(event.before) if event.before is not None else None,
-                after=dict(event.after) if event.after is not None else None,
-            )
-        )
+        # Sealed into the tamper-evident chain; serialised across nodes (see audit_chain_sql).
+        audit_chain_sql.append(self._c, event)
+
+    # -- leaks (many secrets revoked at once) ------------------------------------------------
+    def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
+        leaks_sql.revoke(self._c, secrets)
 
 
 class SqlStore:
@@ -477,3 +474,21 @@ class SqlStore:
         with self._write() as conn:
             for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
                 conn.execute(table.delete())
+
+    # -- leaks (many secrets checked at once) -----------------------------------------------
+    def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
+        wanted = list(dict.fromkeys(secret_ids))
+        found: list[StoredSecret] = []
+        with self._connect() as conn:
+            for chunk in leaks_sql.chunks(wanted):
+                found.extend(_read_secrets(conn, t.secrets.c.secret_id.in_(chunk)))
+        return found
+
+    # -- audit chain (tamper-evident audit log) --------------------------------------------
+    def audit_chain(self, *, after_id: int = 0, limit: int = 1000) -> list[SealedEvent]:
+        with self._connect() as conn:
+            return audit_chain_sql.read(conn, after_id=after_id, limit=limit)
+
+    def audit_head(self) -> SealedEvent | None:
+        with self._connect() as conn:
+            return audit_chain_sql.head(conn)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.storage.oauth import OAuthStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,12 @@ class Store(Protocol):
 
     def delete_all(self) -> None:
         """Remove every row (tests and ``init --force`` only)."""
+        ...
+
+    # -- oauth --
+    @property
+    def oauth(self) -> OAuthStore:
+        """Signing keys and revoked access tokens, in the same database."""
         ...
 
 

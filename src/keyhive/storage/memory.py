@@ -12,6 +12,7 @@ from typing import Any
 from keyhive.core.errors import ClientNotFound, Conflict, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.storage._protocol import Transaction, Usage
+from keyhive.storage.oauth_memory import MemoryOAuthStore
 
 
 class _State:
@@ -65,6 +66,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.RLock()
+        self._oauth = MemoryOAuthStore(self)
 
     def migrate(self) -> None:
         return None
@@ -150,3 +152,9 @@ class MemoryStore:
     def delete_all(self) -> None:
         with self._lock:
             self._state = _State()
+            self._oauth.clear()
+
+    # -- oauth --
+    @property
+    def oauth(self) -> MemoryOAuthStore:
+        return self._oauth

@@ -30,6 +30,7 @@ from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
+from keyhive.storage.oauth_sql import SqlOAuthStore
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_FLAG = "keyhive_write"
@@ -201,6 +202,7 @@ class SqlStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
+        self._oauth = SqlOAuthStore(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -385,5 +387,13 @@ class SqlStore:
 
     def delete_all(self) -> None:
         with self._write() as conn:
-            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
+            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients, *_OAUTH_TABLES):
                 conn.execute(table.delete())
+
+    # -- oauth --
+    @property
+    def oauth(self) -> SqlOAuthStore:
+        return self._oauth
+
+
+_OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

@@ -155,9 +155,7 @@ class OAuthConfig:
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
-            raise ConfigurationError(
-                f"KEYHIVE_OAUTH_ALG must be one of {', '.join(ALGORITHMS)}"
-            )
+            raise ConfigurationError(f"KEYHIVE_OAUTH_ALG must be one of {', '.join(ALGORITHMS)}")
         if not timedelta(seconds=30) <= self.lifetime <= timedelta(days=1):
             raise ConfigurationError("KEYHIVE_OAUTH_TOKEN_LIFETIME must be from 30s to 1d")
         if self.rotation < timedelta(hours=1):

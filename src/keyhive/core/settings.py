@@ -11,7 +11,6 @@ from typing import Any
 
 from keyhive.core.durations import parse_duration
 from keyhive.core.errors import ConfigurationError, InvalidDuration
-
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
 from keyhive.core.oauth import DEFAULT_ALGORITHM, OAuthConfig
 from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file

@@ -24,6 +24,11 @@ from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.service.hive import KeyHive
 
+try:
+    from keyhive.server.oauth import oauth_router
+except ImportError:  # pragma: no cover - the oauth extra (joserfc) is not installed
+    oauth_router = None  # type: ignore[assignment]
+
 _DESCRIPTION = """\
 Issue, store and verify API keys and secrets.
 
@@ -92,6 +97,8 @@ def create_app(
     app.state.metrics = metrics
     app.include_router(admin_router(service))
     app.include_router(health_router(service, metrics))
+    if oauth_router is not None:
+        app.include_router(oauth_router(service))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -137,6 +137,7 @@ class KeyHive:
 
     def close(self) -> None:
         """Write pending usage counts and release the store."""
+        self._run_close_hooks()
         if self._poller is not None:
             self._poller.stop()
         if self._invalidator is not None:
@@ -660,6 +661,20 @@ class KeyHive:
         self.verifier.evict(target_type, target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
+
+    # -- close hooks (oauth) --
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first thing in :meth:`close`: services built over this hive
+        (the OAuth server and its change watcher) stop with it."""
+        self.__dict__.setdefault("_close_hooks", []).append(callback)
+
+    def _run_close_hooks(self) -> None:
+        hooks: list[Callable[[], None]] = self.__dict__.pop("_close_hooks", [])
+        for hook in hooks:
+            try:
+                hook()
+            except Exception as exc:  # one failing service must not keep the store open
+                log.warning("close hook failed: %s", type(exc).__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,9 +20,7 @@ MAX_JWKS_BYTES: Final = 256 * 1024
 class JwksUrl:
     """A callable that fetches the key set at ``url`` (for :class:`KeyCache`)."""
 
-    def __init__(
-        self, url: str, *, http: httpx.Client | None = None, timeout: float = 5.0
-    ) -> None:
+    def __init__(self, url: str, *, http: httpx.Client | None = None, timeout: float = 5.0) -> None:
         if not url.startswith(("https://", "http://")):
             raise ValueError("the JWKS URL must be http(s)")
         self.url = url

@@ -50,7 +50,7 @@ class KeyCache:
         #: How many fetches were made (for tests and metrics).
         self.fetches = 0
 
-    def find(self, kid: str, *, io: bool = True) -> tuple[str, Key] | None | object:
+    def find(self, kid: str, *, io: bool = True) -> tuple[str, Key] | object | None:
         """The (alg, key) for ``kid``; None if the set has no such key even after a
         refresh allowed now; :data:`NEEDS_IO` if ``io`` is False and a fetch is due."""
         now = self._monotonic()

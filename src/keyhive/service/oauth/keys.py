@@ -9,6 +9,7 @@ that decide to rotate at the same moment end up with one new key, not two.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -199,7 +200,7 @@ def _live(
     records: list[SigningKeyRecord], now: datetime, config: OAuthConfig
 ) -> list[SigningKeyRecord]:
     live = records[:1]
-    for successor, record in zip(records, records[1:], strict=False):
+    for successor, record in itertools.pairwise(records):
         if successor.created_at + config.retire_after > now:
             live.append(record)
     return live

@@ -95,6 +95,7 @@ class OAuthService:
             found = cls._instances.get(hive)
             if found is None:
                 found = cls._instances[hive] = cls(hive)
+                hive.on_close(found.close)
             return found
 
     def close(self) -> None:
@@ -153,7 +154,8 @@ class OAuthService:
         refused = _refusal(result)
         if refused is not None:
             raise refused
-        assert result.secret is not None and result.client is not None
+        assert result.secret is not None
+        assert result.client is not None
         secret = result.secret
         granted = grantable(secret.scopes)
         if requested is None:
@@ -180,7 +182,8 @@ class OAuthService:
             jti=jti,
         )
         text = jose.sign(payload, key.private, key.kid, key.alg, ACCESS_TOKEN_TYP)
-        return IssuedToken(text, max(1, int((expires - now).total_seconds())), " ".join(scopes), jti)
+        lifetime = max(1, int((expires - now).total_seconds()))
+        return IssuedToken(text, lifetime, " ".join(scopes), jti)
 
     def _audience(self, resources: Sequence[str]) -> str:
         if len(resources) > 1:

@@ -94,9 +94,7 @@ class SecretStates:
         self._ttl = ttl
         self._size = size
         self._monotonic = monotonic
-        self._entries: OrderedDict[str, tuple[float, Secret | None, Client | None]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[str, tuple[float, Secret | None, Client | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def lookup(
@@ -133,7 +131,12 @@ class SecretStates:
             if target_type == "secret":
                 self._entries.pop(target_id, None)
             elif target_type == "client":
-                for sid in [s for s, e in self._entries.items() if e[2] and e[2].client_id == target_id]:
+                owned = [
+                    sid
+                    for sid, (_, _, owner) in self._entries.items()
+                    if owner is not None and owner.client_id == target_id
+                ]
+                for sid in owned:
                     del self._entries[sid]
             elif target_type == "*":
                 self._entries.clear()
@@ -300,7 +303,7 @@ def decode(
     if not looks_like_jwt(text):
         return _NOT_FOUND
     try:
-        obj, header = jose.header_of(text)
+        header = jose.header_of(text)
     except jose.BadToken:
         return _NOT_FOUND
     alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
@@ -314,7 +317,7 @@ def decode(
     if not isinstance(found, tuple) or found[0] != alg:
         return _NOT_FOUND
     try:
-        payload = jose.verified_claims(obj, alg, found[1])
+        payload = jose.verified_claims(text, alg, found[1])
         return rules.read(payload, now=now, leeway=leeway, issuer=issuer, audiences=audiences)
     except rules.Expired:
         return TokenVerification(Code.EXPIRED)

@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("jti", name="pk_oauth_revoked_tokens"),
     )
-    op.create_index(
-        "ix_oauth_revoked_tokens_expires_at", "oauth_revoked_tokens", ["expires_at"]
-    )
+    op.create_index("ix_oauth_revoked_tokens_expires_at", "oauth_revoked_tokens", ["expires_at"])
 
 
 def downgrade() -> None:

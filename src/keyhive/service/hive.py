@@ -661,8 +661,25 @@ class KeyHive:
         self.verifier.evict(target_type, target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
+        self._run_change_hooks(target_type, target_id)
 
-    # -- close hooks (oauth) --
+    # -- hooks (oauth) --
+    def on_change(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call ``listener(target_type, target_id)`` after each change this hive commits
+        (other processes' changes come from the change feed). Returns an unsubscribe."""
+        listeners: list[Callable[[str, str], None]] = self.__dict__.setdefault(
+            "_change_hooks", []
+        )
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
+
+    def _run_change_hooks(self, target_type: str, target_id: str) -> None:
+        for listener in list(self.__dict__.get("_change_hooks", ())):
+            try:
+                listener(target_type, target_id)
+            except Exception as exc:
+                log.warning("change hook failed: %s", type(exc).__name__)
+
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` first thing in :meth:`close`: services built over this hive
         (the OAuth server and its change watcher) stop with it."""

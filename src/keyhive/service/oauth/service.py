@@ -87,6 +87,8 @@ class OAuthService:
         self._keys = KeyCache(self.signing.jwks, min_refresh=1.0, max_age=60.0)
         self.changes = ChangeFeed(hive.store, hive.settings.redis_url, watch=watch)
         self.changes.subscribe(self._on_change)
+        # Changes this hive commits reach the listeners at once, not a poll later.
+        self._unhook = hive.on_change(self.changes.deliver)
 
     @classmethod
     def for_hive(cls, hive: KeyHive) -> OAuthService:
@@ -100,6 +102,7 @@ class OAuthService:
 
     def close(self) -> None:
         """Stop following the change feed."""
+        self._unhook()
         self.changes.close()
         with self._instances_lock:
             if self._instances.get(self.hive) is self:

@@ -69,9 +69,12 @@ def test_authlib_client_gets_a_token_and_calls_the_api(
     remote = AccessTokenVerifier.from_jwks_url(
         f"{keyhive_url}/.well-known/jwks.json", issuer="https://auth.example", audience=AUDIENCE
     )
-    with serving(protected_api(remote)) as api_url, OAuth2Client(
-        owner.client_id, issued.token, token_endpoint_auth_method=method, scope="articles:read"
-    ) as session:
+    with (
+        serving(protected_api(remote)) as api_url,
+        OAuth2Client(
+            owner.client_id, issued.token, token_endpoint_auth_method=method, scope="articles:read"
+        ) as session,
+    ):
         token = session.fetch_token(f"{keyhive_url}/oauth/token", grant_type="client_credentials")
         assert token["token_type"] == "Bearer"
         assert token["scope"] == "articles:read"
@@ -92,9 +95,10 @@ def test_a_local_verifier_refuses_tokens_of_a_revoked_secret(
     owner = hive.create_client("reporting")
     issued = hive.issue_secret(owner.client_id, scopes=["articles:*"])
     local = AccessTokenVerifier.for_hive(hive)
-    with serving(protected_api(local)) as api_url, OAuth2Client(
-        owner.client_id, issued.token
-    ) as session:
+    with (
+        serving(protected_api(local)) as api_url,
+        OAuth2Client(owner.client_id, issued.token) as session,
+    ):
         session.fetch_token(f"{keyhive_url}/oauth/token", grant_type="client_credentials")
         assert session.post(f"{api_url}/articles").status_code == 200
         hive.revoke(issued.secret_id)

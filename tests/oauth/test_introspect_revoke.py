@@ -15,7 +15,9 @@ from .test_rotation import get_token
 pytestmark = pytest.mark.anyio
 
 
-async def introspect(client: httpx.AsyncClient, caller: dict[str, str], token: str) -> dict[str, object]:
+async def introspect(
+    client: httpx.AsyncClient, caller: dict[str, str], token: str
+) -> dict[str, object]:
     response = await client.post("/oauth/introspect", data={"token": token}, headers=caller)
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -140,10 +142,14 @@ async def test_revoke_refusals(client: httpx.AsyncClient, hive: KeyHive, holder:
     assert a_secret.status_code == 400
     assert a_secret.json()["error"] == "unsupported_token_type"
     garbage = await client.post(
-        "/oauth/revoke", data={"token": "not-a-token"}, headers=basic(holder.client_id, holder.secret)
+        "/oauth/revoke",
+        data={"token": "not-a-token"},
+        headers=basic(holder.client_id, holder.secret),
     )
     assert garbage.status_code == 200
-    missing = await client.post("/oauth/revoke", data={}, headers=basic(holder.client_id, holder.secret))
+    missing = await client.post(
+        "/oauth/revoke", data={}, headers=basic(holder.client_id, holder.secret)
+    )
     assert missing.json()["error"] == "invalid_request"
 
 

@@ -73,7 +73,9 @@ async def test_rotation_keeps_old_tokens_valid_until_they_expire(
     client: httpx.AsyncClient, holder: Holder, clock: FrozenClock, oauth: OAuthService
 ) -> None:
     old_token = await get_token(client, holder)
-    old_kid = jwt.decode(old_token, KeySet.import_key_set(await jwks(client)), algorithms=ALGS).header["kid"]
+    old_kid = jwt.decode(
+        old_token, KeySet.import_key_set(await jwks(client)), algorithms=ALGS
+    ).header["kid"]
     clock.advance(timedelta(minutes=5))
     oauth.rotate(actor="test")
     new_token = await get_token(client, holder)
@@ -105,7 +107,10 @@ async def test_keys_rotate_on_schedule(
     kids = [k["kid"] for k in (await jwks(client))["keys"]]
     assert len(kids) == 2
     assert kids[1] == current["kid"]
-    assert jwt.decode(token, KeySet.import_key_set(await jwks(client)), algorithms=ALGS).header["kid"] == kids[0]
+    assert (
+        jwt.decode(token, KeySet.import_key_set(await jwks(client)), algorithms=ALGS).header["kid"]
+        == kids[0]
+    )
 
 
 @pytest.mark.parametrize("alg", ALGS)
@@ -121,21 +126,28 @@ def test_every_algorithm_signs_and_verifies(alg: str, clock: FrozenClock) -> Non
         )
         published = service.jwks()
         assert published["keys"][0]["alg"] == alg
-        header = jwt.decode(token.access_token, KeySet.import_key_set(published), algorithms=ALGS).header
+        header = jwt.decode(
+            token.access_token, KeySet.import_key_set(published), algorithms=ALGS
+        ).header
         assert header["alg"] == alg
         assert service.introspect(token.access_token)["active"] is True
         service.close()
 
 
 def test_changing_the_algorithm_rotates_the_key(clock: FrozenClock) -> None:
-    from .conftest import oauth_settings
     from keyhive.storage import MemoryStore
+
+    from .conftest import oauth_settings
 
     store = MemoryStore()
     first = KeyHive(settings=oauth_settings(oauth_alg="Ed25519"), store=store, clock=clock)
     owner = first.create_client("c")
     issued = first.issue_secret(owner.client_id, scopes=["a:read"])
-    grant = {"grant_type": "client_credentials", "client_id": owner.client_id, "client_secret": issued.token}
+    grant = {
+        "grant_type": "client_credentials",
+        "client_id": owner.client_id,
+        "client_secret": issued.token,
+    }
     ed = OAuthService(first, watch=False)
     ed_token = ed.token(**grant)
     second = KeyHive(settings=oauth_settings(oauth_alg="ES256"), store=store, clock=clock)

@@ -77,7 +77,9 @@ async def test_disabled_client_revoked_and_expired_secrets(
     hive.revoke(revoked.secret_id)
     clock.advance(timedelta(hours=2))
     for token in (expiring.token, revoked.token):
-        response = await client.post("/oauth/token", data=GRANT, headers=basic(holder.client_id, token))
+        response = await client.post(
+            "/oauth/token", data=GRANT, headers=basic(holder.client_id, token)
+        )
         assert_oauth_error(response, 401, "invalid_client")
     hive.disable_client(holder.client_id)
     response = await client.post(
@@ -88,9 +90,17 @@ async def test_disabled_client_revoked_and_expired_secrets(
 
 async def test_scope_must_be_granted(client: httpx.AsyncClient, holder: Holder) -> None:
     auth = basic(holder.client_id, holder.secret)
-    narrower = await client.post("/oauth/token", data={**GRANT, "scope": "articles:read"}, headers=auth)
+    narrower = await client.post(
+        "/oauth/token", data={**GRANT, "scope": "articles:read"}, headers=auth
+    )
     assert narrower.json()["scope"] == "articles:read"
-    for scope in ("articles:delete", "articles:read users:read", "*", "keyhive:admin", "not a scope"):
+    for scope in (
+        "articles:delete",
+        "articles:read users:read",
+        "*",
+        "keyhive:admin",
+        "not a scope",
+    ):
         response = await client.post("/oauth/token", data={**GRANT, "scope": scope}, headers=auth)
         assert_oauth_error(response, 400, "invalid_scope")
 
@@ -120,7 +130,9 @@ async def test_grant_type_and_missing_parameters(client: httpx.AsyncClient, hold
     assert_oauth_error(only_id, 401, "invalid_client")
 
 
-async def test_repeated_parameters_and_two_methods(client: httpx.AsyncClient, holder: Holder) -> None:
+async def test_repeated_parameters_and_two_methods(
+    client: httpx.AsyncClient, holder: Holder
+) -> None:
     auth = basic(holder.client_id, holder.secret)
     twice = await client.post(
         "/oauth/token",
@@ -164,7 +176,8 @@ async def test_body_must_be_a_small_form(client: httpx.AsyncClient, holder: Hold
     too_many = await client.post("/oauth/token", content=many, headers={**auth, **FORM})
     assert_oauth_error(too_many, 400, "invalid_request")
     big = await client.post(
-        "/oauth/token", content=b"grant_type=client_credentials&x=" + b"a" * 20_000,
+        "/oauth/token",
+        content=b"grant_type=client_credentials&x=" + b"a" * 20_000,
         headers={**auth, **FORM},
     )
     assert_oauth_error(big, 413, "invalid_request")
@@ -196,7 +209,9 @@ async def test_rate_limit_and_credits_apply_to_getting_tokens(
 ) -> None:
     limited = hive.issue_secret(holder.client_id, scopes=["a:read"], rate="2/minute")
     auth = basic(holder.client_id, limited.token)
-    assert [(await client.post("/oauth/token", data=GRANT, headers=auth)).status_code for _ in range(2)] == [200, 200]
+    assert [
+        (await client.post("/oauth/token", data=GRANT, headers=auth)).status_code for _ in range(2)
+    ] == [200, 200]
     third = await client.post("/oauth/token", data=GRANT, headers=auth)
     assert_oauth_error(third, 429, "temporarily_unavailable")
     assert int(third.headers["retry-after"]) >= 1
@@ -246,7 +261,9 @@ async def test_article_secrets_get_tokens(
                 ),
             ),
             max_size=8,
-        ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs).encode("utf-8", "surrogatepass")),
+        ).map(
+            lambda pairs: "&".join(f"{k}={v}" for k, v in pairs).encode("utf-8", "surrogatepass")
+        ),
     ),
     with_basic=st.booleans(),
 )

@@ -667,9 +667,7 @@ class KeyHive:
     def on_change(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
         """Call ``listener(target_type, target_id)`` after each change this hive commits
         (other processes' changes come from the change feed). Returns an unsubscribe."""
-        listeners: list[Callable[[str, str], None]] = self.__dict__.setdefault(
-            "_change_hooks", []
-        )
+        listeners: list[Callable[[str, str], None]] = self.__dict__.setdefault("_change_hooks", [])
         listeners.append(listener)
         return lambda: listeners.remove(listener) if listener in listeners else None
 

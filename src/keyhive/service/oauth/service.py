@@ -83,9 +83,11 @@ class OAuthService:
         self.config = config or hive.settings.oauth()
         self.store = hive.store.oauth
         self.signing = SigningKeys(self.store, hive.server_keys, hive.clock, self.config)
-        self.revoked = RevokedTokens(self.store, hive.clock)
         self._keys = KeyCache(self.signing.jwks, min_refresh=1.0, max_age=60.0)
+        # The feed's cursor first, then the deny-list: a revoke committed in between is
+        # in the list or in the feed, never in neither.
         self.changes = ChangeFeed(hive.store, hive.settings.redis_url, watch=watch)
+        self.revoked = RevokedTokens(self.store, hive.clock)
         self.changes.subscribe(self._on_change)
         # Changes this hive commits reach the listeners at once, not a poll later.
         self._unhook = hive.on_change(self.changes.deliver)

@@ -160,6 +160,7 @@ class AccessTokenVerifier:
         clock: Clock | None = None,
         algorithms: Sequence[str] = ALGORITHMS,
         states: SecretStates | None = None,
+        verified_size: int = 4096,
     ) -> None:
         audiences = (audience,) if isinstance(audience, str) else tuple(audience)
         if not issuer or not audiences or not all(audiences):
@@ -171,6 +172,11 @@ class AccessTokenVerifier:
         self.clock: Clock = clock or SystemClock()
         self.algorithms = frozenset(algorithms) & frozenset(ALGORITHMS)
         self.states = states
+        #: Tokens whose signature and claims were checked (signatures do not change; time,
+        #: deny-list and secret state are checked again on every call).
+        self._verified: OrderedDict[str, AccessToken] = OrderedDict()
+        self._verified_size = verified_size
+        self._lock = threading.Lock()
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -247,19 +253,33 @@ class AccessTokenVerifier:
             required = normalize_scopes(list(scopes)) if scopes else ()
         except InvalidInput:
             return _NOT_FOUND
+        now = self.clock.now()
+        known = self._verified.get(text) if isinstance(text, str) else None
+        if known is not None:
+            if known.expires_at <= now - self.leeway:
+                return TokenVerification(Code.EXPIRED)
+            return self._judged(known, required, io=io)
         decoded = decode(
             text,
             self.keys,
             io=io,
             algorithms=self.algorithms,
-            now=self.clock.now(),
+            now=now,
             leeway=self.leeway,
             issuer=self.issuer,
             audiences=self.audiences,
         )
         if not isinstance(decoded, AccessToken):
             return decoded
+        self._remember(text, decoded)
         return self._judged(decoded, required, io=io)
+
+    def _remember(self, text: str, token: AccessToken) -> None:
+        """Keep a checked signature: a client sends the same token for its whole life."""
+        with self._lock:
+            self._verified[text] = token
+            while len(self._verified) > self._verified_size:
+                self._verified.popitem(last=False)
 
     def _judged(
         self, token: AccessToken, required: tuple[str, ...], *, io: bool

@@ -147,3 +147,20 @@ def test_rotation_is_audited_without_key_material(clock: FrozenClock) -> None:
         for event in events:
             assert first.private_sealed not in json.dumps(event.to_dict())
         service.close()
+
+
+def test_bad_oauth_settings_fail_at_startup() -> None:
+    from keyhive.core.errors import ConfigurationError
+
+    env = {"KEYHIVE_DATABASE_URL": "memory://", "KEYHIVE_HASHING_PROFILE": "cheapest"}
+    for name, value in (
+        ("KEYHIVE_OAUTH_ALG", "HS256"),
+        ("KEYHIVE_OAUTH_ISSUER", "not a url"),
+        ("KEYHIVE_OAUTH_AUDIENCE", "/relative"),
+        ("KEYHIVE_OAUTH_TOKEN_LIFETIME", "5s"),
+        ("KEYHIVE_OAUTH_KEY_ROTATION", "soon"),
+    ):
+        with pytest.raises(ConfigurationError, match=name):
+            settings = Settings.from_env({**env, name: value})
+            with KeyHive(settings=settings) as hive:
+                create_app(hive)

@@ -153,6 +153,7 @@ def _oauth_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def oauth_router(hive: KeyHive) -> APIRouter:
     """The routes; the hive's OAuthService (and its change watcher) starts on first use
     and stops when the hive closes."""
+    hive.settings.oauth()  # a bad KEYHIVE_OAUTH_* setting fails at startup, not per request
     router = APIRouter(tags=["oauth"])
 
     async def run(call: Callable[[OAuthService], T]) -> T:

@@ -82,3 +82,43 @@ def test_disabling_the_client_reaches_every_node(nodes: list[KeyHive]) -> None:
         assert service.introspect(token) == {"active": False}
     for verifier in verifiers:
         within_a_second(lambda v=verifier: v.verify(token).code is Code.DISABLED)
+
+
+def test_token_revokes_travel_over_redis_too(tmp_path: object, redis_url: str) -> None:
+    """With Redis, a revoked jti reaches the other node by pub/sub (polling is slowed to
+    a minute here, so only Redis can deliver it within the second)."""
+    from pathlib import Path
+
+    from keyhive.service.oauth.changes import ChangeFeed
+
+    assert isinstance(tmp_path, Path)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    settings = oauth_settings(redis_url=redis_url)
+    a, b = KeyHive(url, settings=settings), KeyHive(url, settings=settings)
+    try:
+        services = [OAuthService(h, watch=False) for h in (a, b)]
+        for service, hive in zip(services, (a, b), strict=True):
+            service.changes.close()
+            service.changes = ChangeFeed(hive.store, redis_url, interval=60.0)
+            service.changes.subscribe(service._on_change)
+        verifier = AccessTokenVerifier.for_hive(b, service=services[1])
+        owner = a.create_client("c")
+        issued = a.issue_secret(owner.client_id, scopes=["a:read"])
+        token = (
+            services[0]
+            .token(
+                grant_type="client_credentials",
+                client_id=owner.client_id,
+                client_secret=issued.token,
+            )
+            .access_token
+        )
+        assert verifier.verify(token).valid
+        time.sleep(0.3)  # the subscriber is connected
+        services[0].revoke(token, client_id=owner.client_id)
+        within_a_second(lambda: verifier.verify(token).code is Code.REVOKED)
+        for service in services:
+            service.close()
+    finally:
+        a.close()
+        b.close()

@@ -18,6 +18,7 @@ FACES = ("cli", "server", "integrations")
 SERVICE_MAY_USE = {
     "keyhive.storage",
     "keyhive.storage._protocol",
+    "keyhive.storage.oauth",  # the OAuth part of the Store protocol
     "keyhive.counters.protocols",
     "keyhive.counters.factory",
 }

@@ -30,6 +30,11 @@ async def test_document_lists_every_endpoint(client: httpx.AsyncClient) -> None:
         "/healthz": {"get"},
         "/readyz": {"get"},
         "/metrics": {"get"},
+        "/oauth/token": {"post"},
+        "/oauth/introspect": {"post"},
+        "/oauth/revoke": {"post"},
+        "/.well-known/jwks.json": {"get"},
+        "/.well-known/oauth-authorization-server": {"get"},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
 

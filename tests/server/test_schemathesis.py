@@ -64,6 +64,11 @@ OPERATIONS = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
+    ("POST", "/oauth/token"),
+    ("POST", "/oauth/introspect"),
+    ("POST", "/oauth/revoke"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/oauth-authorization-server"),
 ]
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from keyhive.core.addresses import LOOPBACK, TrustedProxies
-from keyhive.core.errors import ConfigurationError, InvalidInput
+from keyhive.core.durations import parse_duration
+from keyhive.core.errors import ConfigurationError, InvalidDuration, InvalidInput
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
+from keyhive.core.oauth import DEFAULT_ALGORITHM, OAuthConfig
 from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file
 from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
 
@@ -32,6 +35,13 @@ class Settings:
     trusted_proxies: tuple[str, ...] = LOOPBACK
     #: GitHub's secret scanning public keys (their ``public_keys`` JSON) for ``POST /v1/leaks``.
     leak_keys_file: str | None = None
+    #: OAuth 2.0 access tokens (see docs/oauth.md): issuer and default audience URIs,
+    #: token lifetime, signing algorithm, and how often the signing key is replaced.
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_token_lifetime: timedelta = timedelta(minutes=15)
+    oauth_alg: str = DEFAULT_ALGORITHM
+    oauth_key_rotation: timedelta = timedelta(days=30)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -46,6 +56,11 @@ class Settings:
             hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
             trusted_proxies=_networks(env.get("KEYHIVE_TRUSTED_PROXIES")) or LOOPBACK,
             leak_keys_file=env.get("KEYHIVE_LEAK_KEYS_FILE") or None,
+            oauth_issuer=env.get("KEYHIVE_OAUTH_ISSUER") or None,
+            oauth_audience=env.get("KEYHIVE_OAUTH_AUDIENCE") or None,
+            oauth_token_lifetime=_duration(env, "KEYHIVE_OAUTH_TOKEN_LIFETIME", "15m"),
+            oauth_alg=env.get("KEYHIVE_OAUTH_ALG") or DEFAULT_ALGORITHM,
+            oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
         )
         return settings.with_overrides(**overrides)
 
@@ -88,6 +103,16 @@ class Settings:
         path = key_file_for(self.database_url)
         return tuple(read_key_file(path)) if path is not None else ()
 
+    def oauth(self) -> OAuthConfig:
+        """The OAuth settings, checked (ConfigurationError names the bad variable)."""
+        return OAuthConfig(
+            issuer=self.oauth_issuer,
+            audience=self.oauth_audience,
+            lifetime=self.oauth_token_lifetime,
+            algorithm=self.oauth_alg,
+            rotation=self.oauth_key_rotation,
+        )
+
     def server_keys(self) -> ServerKeys:
         """The configured server keys, else a random key for this process only."""
         keys = self.key_list()
@@ -96,3 +121,10 @@ class Settings:
 
 def _networks(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    try:
+        return parse_duration(env.get(name) or default)
+    except InvalidDuration:
+        raise ConfigurationError(f"{name} is not a duration like 15m, 24h or 30d") from None

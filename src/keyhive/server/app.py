@@ -28,6 +28,11 @@ from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
+try:
+    from keyhive.server.oauth import oauth_router
+except ImportError:  # pragma: no cover - the oauth extra (joserfc) is not installed
+    oauth_router = None  # type: ignore[assignment]
+
 _DESCRIPTION = """\
 Issue, store and verify API keys and secrets.
 
@@ -100,6 +105,8 @@ def create_app(
     app.include_router(audit_head_router(async_hive, proxies))
     app.include_router(leaks_router(service))
     app.include_router(health_router(service, metrics))
+    if oauth_router is not None:
+        app.include_router(oauth_router(service))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})

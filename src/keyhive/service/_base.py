@@ -8,6 +8,8 @@ puts them together.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from keyhive.core import validation as check
@@ -21,6 +23,8 @@ from keyhive.counters.factory import Parts
 from keyhive.counters.protocols import CredentialCache, Invalidator, UsageSink
 from keyhive.service.pipeline import Pipeline
 from keyhive.storage import Store
+
+log = logging.getLogger("keyhive.service")
 
 #: How many fresh random ids an insert tries before giving up (collisions are 2**-90 odds).
 ATTEMPTS: Final = 8
@@ -69,6 +73,41 @@ class HiveBase:
             after=after.to_dict() if after is not None else None,
         )
 
+    _change_hooks: list[Callable[[str, str], None]]
+    _close_hooks: list[Callable[[], None]]
+
+    # -- hooks: services built over the facade (the OAuth server) follow its changes --------
+    def on_change(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call ``listener(target_type, target_id)`` after each change this hive commits or
+        hears of from other processes. Returns a function that unsubscribes."""
+        listeners = self._change_hooks
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first thing in ``close``: services over this hive stop with it."""
+        self._close_hooks.append(callback)
+
+    def _run_change_hooks(self, target_type: str, target_id: str) -> None:
+        for listener in list(self._change_hooks):
+            try:
+                listener(target_type, target_id)
+            except Exception as exc:  # a listener's bug must not undo a committed change
+                log.warning("change hook failed: %s", type(exc).__name__)
+
+    def _run_close_hooks(self) -> None:
+        hooks, self._close_hooks = self._close_hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception as exc:  # one failing service must not keep the store open
+                log.warning("close hook failed: %s", type(exc).__name__)
+
+    def announce(self, target_type: str, target_id: str) -> None:
+        """After a committed change: forget it here at once, tell the other nodes (Redis,
+        when configured; the change's audit event reaches them anyway) and the listeners."""
+        self._changed(target_type, target_id)
+
     def _changed(self, target_type: str, target_id: str) -> None:
         """After a committed change: forget it here at once and tell the other nodes."""
         cache = self._cache
@@ -79,6 +118,7 @@ class HiveBase:
                 cache.evict_secret(target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
+        self._run_change_hooks(target_type, target_id)
 
     def _digest_of(self, token: str) -> str | None:
         """The stored digest for a new token, when digests are stored at all."""

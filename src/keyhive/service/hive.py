@@ -8,6 +8,7 @@ backends), and :meth:`KeyHive.from_parts` takes them ready-made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final, Unpack
 
 from keyhive.core.scopes import ADMIN_SCOPE as _ADMIN_SCOPE
@@ -74,10 +75,13 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
             credits=parts.credits,
             usage=parts.usage,
         )
+        self._change_hooks: list[Callable[[str, str], None]] = []
+        self._close_hooks: list[Callable[[], None]] = []
         self._feed: ChangeFeed | None = parts.start(self._heard, self._lost)
 
     def _heard(self, target_type: str, target_id: str) -> None:
         """Another process changed a client or secret: forget what we knew of it."""
+        self._run_change_hooks(target_type, target_id)
         cache = self._cache
         if cache is None:
             return
@@ -92,6 +96,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
         """Change messages may have been missed (a reconnect): forget everything."""
         if self._cache is not None:
             self._cache.clear()
+        self._run_change_hooks("*", "")
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -101,6 +106,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
 
     def close(self) -> None:
         """Stop following changes, write pending usage counts and release the store."""
+        self._run_close_hooks()
         if self._feed is not None:
             self._feed.stop()
         if self._invalidator is not None:

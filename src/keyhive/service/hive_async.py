@@ -155,6 +155,13 @@ class AsyncKeyHive:
         """The answer when it needs no I/O (no await needed), else None."""
         return self.hive.verify_cached(credential, scopes, ip=ip)
 
+    # -- hooks for services over the facade: no I/O, no hop ------------------------------------
+    def on_change(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        return self.hive.on_change(listener)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        self.hive.on_close(callback)
+
     # -- everything else: one hop to the pool each ---------------------------------------------
     create_client = _Threaded(KeyHive.create_client)
     get_client = _Threaded(KeyHive.get_client)
@@ -178,3 +185,4 @@ class AsyncKeyHive:
     revoke_leaked = _Threaded(KeyHive.revoke_leaked)
     flush = _Threaded(KeyHive.flush)
     close = _Threaded(KeyHive.close)
+    announce = _Threaded(KeyHive.announce)

@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.storage.oauth import OAuthStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,12 @@ class Store(Protocol):
     # -- leaks (many secrets checked at once) -----------------------------------------------
     def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
         """The secrets among these ids that exist, in no particular order."""
+        ...
+
+    # -- oauth --
+    @property
+    def oauth(self) -> OAuthStore:
+        """Signing keys and revoked access tokens, in the same database."""
         ...
 
     # -- audit chain (tamper-evident audit log) --------------------------------------------

@@ -14,6 +14,7 @@ from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFoun
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
+from keyhive.storage.oauth_memory import MemoryOAuthStore
 
 
 class _State:
@@ -128,6 +129,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._lock = threading.RLock()
+        self._oauth = MemoryOAuthStore(self)
 
     def migrate(self) -> None:
         return None
@@ -221,6 +223,7 @@ class MemoryStore:
     def delete_all(self) -> None:
         with self._lock:
             self._state = _State()
+            self._oauth.clear()
 
     # -- leaks (many secrets checked at once) -----------------------------------------------
     def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
@@ -244,3 +247,8 @@ class MemoryStore:
                 return None
             digest, prev = self._state.audit_seals[-1]
             return SealedEvent(self._state.audit[-1], digest, prev)
+
+    # -- oauth --
+    @property
+    def oauth(self) -> MemoryOAuthStore:
+        return self._oauth

@@ -119,3 +119,32 @@ audit_events = Table(
     Column("prev_hash", String(64), nullable=True),
     Index("ix_audit_events_target_id", "target_id"),
 )
+
+# -- oauth (access tokens) --
+#: Signing keys of OAuth access tokens. ``generation`` is unique: a node that replaces
+#: the current key inserts generation n+1, so two nodes racing to rotate cannot both
+#: win. The private key is stored only sealed (AES-GCM) under a server key kept outside
+#: the database; ``server_key_id`` names that key.
+oauth_signing_keys = Table(
+    "oauth_signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("generation", Integer, nullable=False, unique=True),
+    Column("alg", String(16), nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("private_sealed", Text, nullable=False),
+    Column("server_key_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Access tokens revoked before they expire (RFC 7009), by ``jti``; a row is dropped
+#: once its token has expired anyway.
+oauth_revoked_tokens = Table(
+    "oauth_revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("client_id", String(128), nullable=False),
+    Column("secret_id", String(32), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("revoked_at", UTCDateTime, nullable=False),
+)

@@ -34,6 +34,7 @@ from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.storage import audit_chain_sql, leaks_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
+from keyhive.storage.oauth_sql import SqlOAuthStore
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_FLAG = "keyhive_write"
@@ -313,6 +314,7 @@ class SqlStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
+        self._oauth = SqlOAuthStore(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -472,7 +474,7 @@ class SqlStore:
 
     def delete_all(self) -> None:
         with self._write() as conn:
-            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
+            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients, *_OAUTH_TABLES):
                 conn.execute(table.delete())
 
     # -- leaks (many secrets checked at once) -----------------------------------------------
@@ -492,3 +494,11 @@ class SqlStore:
     def audit_head(self) -> SealedEvent | None:
         with self._connect() as conn:
             return audit_chain_sql.head(conn)
+
+    # -- oauth --
+    @property
+    def oauth(self) -> SqlOAuthStore:
+        return self._oauth
+
+
+_OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

@@ -3,14 +3,14 @@
 Events already written keep NULL in both: the chain starts at the first event written
 after this migration.
 
-Revision ID: 0006
+Revision ID: 0004
 Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -50,8 +50,15 @@ def parse_address(text: object) -> IPAddress | None:
 
 
 def canonical(text: object) -> str | None:
-    """The canonical text of an IP address, or None."""
-    address = parse_address(text)
+    """The canonical text of an IP address, or None (memoised like :func:`parse_address`)."""
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_ADDRESS:
+        return None
+    return _canonical(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(text: str) -> str | None:
+    address = _parsed(text.strip())
     return str(address) if address is not None else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from keyhive.core.model import Code, Verification
@@ -42,7 +43,8 @@ class Principal:
             scopes=secret.scopes,
             owner=client.owner,
             name=client.name,
-            metadata=dict(client.metadata),
+            # Read-only: one principal may serve many requests (see keyhive.core.answers).
+            metadata=MappingProxyType(dict(client.metadata)),
             expires_at=secret.expires_at,
         )
 

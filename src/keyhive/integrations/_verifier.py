@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol, cast, runtime_checkable
 
 from keyhive.core.addresses import canonical
+from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
 from keyhive.integrations._principal import Verdict
@@ -52,11 +53,12 @@ class LocalVerifier:
 
     def __init__(self, hive: KeyHive) -> None:
         self.hive = hive
+        self._verdicts = AnswerMemo(Verdict.from_verification)
 
     def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict:
-        return Verdict.from_verification(self.hive.verify_credential(credential, scopes, ip=ip))
+        return self._verdicts(self.hive.verify_credential(credential, scopes, ip=ip))
 
 
 class AsyncLocalVerifier:
@@ -64,12 +66,12 @@ class AsyncLocalVerifier:
 
     def __init__(self, hive: KeyHive | AsyncKeyHive) -> None:
         self.hive = hive if isinstance(hive, AsyncKeyHive) else AsyncKeyHive(hive)
+        self._verdicts = AnswerMemo(Verdict.from_verification)
 
     async def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict:
-        result = await self.hive.verify_credential(credential, scopes, ip=ip)
-        return Verdict.from_verification(result)
+        return self._verdicts(await self.hive.verify_credential(credential, scopes, ip=ip))
 
 
 Source = KeyHive | AsyncKeyHive | Verifier | AsyncVerifier

@@ -13,11 +13,13 @@ HTTPExceptions carrying RFC 6750 headers, with the JSON error under ``detail``.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, Security
-from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer, SecurityScopes
-from fastapi.security.http import HTTPAuthorizationCredentials
+from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
 
 from keyhive.integrations._gate import check_async, required_scopes
 from keyhive.integrations._principal import Principal
@@ -25,57 +27,67 @@ from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial
 from keyhive.integrations._verifier import Source, as_async_verifier, client_ip
 
 
-class _BasicDocumented(HTTPBasic):
-    """HTTP Basic in the docs only: keyhive reads the header itself, because FastAPI's
-    HTTPBasic answers a malformed header with its own 401 even when auto_error is off."""
+class _Documented(SecurityBase):
+    """A security scheme that only documents itself (the "Authorize" dialog).
 
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+    It takes no parameters, so FastAPI resolves it without reading the request: keyhive
+    reads the headers itself, once, for all three schemes.
+    """
+
+    def __init__(self, model: Any, scheme_name: str) -> None:
+        self.model = model
+        self.scheme_name = scheme_name
+
+    async def __call__(self) -> None:
         return None
 
 
-BEARER = HTTPBearer(
-    auto_error=False, scheme_name="keyhiveBearer", description="Authorization: Bearer <token>"
+BEARER = _Documented(HTTPBearer(description="Authorization: Bearer <token>"), "keyhiveBearer")
+API_KEY = _Documented(
+    APIKey.model_validate(
+        {"in": "header", "name": "X-API-Key", "description": "X-API-Key: <token>"}
+    ),
+    "keyhiveApiKey",
 )
-API_KEY = APIKeyHeader(
-    name="X-API-Key",
-    auto_error=False,
-    scheme_name="keyhiveApiKey",
-    description="X-API-Key: <token>",
-)
-BASIC = _BasicDocumented(
-    auto_error=False,
-    scheme_name="keyhiveBasic",
-    description="client_id as user, secret as password",
+BASIC = _Documented(
+    HTTPBase(scheme="basic", description="client_id as user, secret as password"),
+    "keyhiveBasic",
 )
 
 
-class KeyhiveAuth:
+class KeyhiveAuth(SecurityBase):
     """A dependency giving the handler the verified :class:`Principal`.
 
     ``hive`` is a KeyHive, an AsyncKeyHive or an async verifier (e.g.
     AsyncRemoteVerifier). Scopes come from ``Security(auth, scopes=[...])``, gathered
     from the route and every router above it; all must be granted.
+
+    It is itself the Bearer scheme of the OpenAPI document; X-API-Key and Basic are
+    documented by two parameterless sub-dependencies, the least FastAPI resolves per
+    request for three schemes.
     """
 
     def __init__(self, hive: Source, *, realm: str = DEFAULT_REALM) -> None:
         self.verifier = as_async_verifier(hive)
         self.realm = realm
+        self.model = BEARER.model
+        self.scheme_name = BEARER.scheme_name
 
     async def __call__(
         self,
         request: Request,
         security_scopes: SecurityScopes,
-        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
-        _api_key: Annotated[str | None, Security(API_KEY)],
+        _api_key: Annotated[None, Security(API_KEY)],
         _basic: Annotated[None, Security(BASIC)],
     ) -> Principal:
-        required = required_scopes(security_scopes.scopes)
+        authorization, api_key = _credential_headers(request.scope["headers"])
+        client = request.scope.get("client")
         result = await check_async(
             self.verifier,
-            request.headers.get("authorization"),
-            request.headers.get("x-api-key"),
-            required,
-            ip=client_ip(request.client.host if request.client else None),
+            authorization,
+            api_key,
+            _route_scopes(tuple(security_scopes.scopes)),
+            ip=client_ip(client[0]) if client else None,
             realm=self.realm,
         )
         if isinstance(result, Denial) or result is None:
@@ -87,6 +99,24 @@ class KeyhiveAuth:
         """``Security(self, scopes=[...])`` for use in ``Annotated[Principal, ...]``."""
         required_scopes(scopes)  # a typo in a scope fails at import, not at request time
         return Security(self, scopes=list(scopes))
+
+
+@functools.lru_cache(maxsize=256)
+def _route_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """A route's gathered scopes, validated once (a route has the same ones every time)."""
+    return required_scopes(scopes)
+
+
+def _credential_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """Authorization and X-API-Key from the raw ASGI headers, in one pass (first wins)."""
+    authorization = api_key = None
+    for name, value in raw:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    return authorization, api_key
 
 
 def _http_error(denial: Denial | None) -> HTTPException:

@@ -15,8 +15,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
-from typing import Final, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Final
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from keyhive.core.addresses import TrustedProxies
+from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential, PairCredential, TokenCredential
 from keyhive.core.errors import InvalidInput, StorageUnavailable
 from keyhive.core.model import Code, RateLimitStatus, Verification
@@ -40,7 +41,6 @@ from keyhive.server.problems import (
 from keyhive.server.schemas import PairVerifyRequest, TokenVerifyRequest, VerifyRequest
 from keyhive.service.hive_async import AsyncKeyHive
 
-V = TypeVar("V")
 log = logging.getLogger(__name__)
 
 #: Seconds by which a refusal for a throttled id or address is delayed.
@@ -73,32 +73,6 @@ async def _send_problem(send: Send, exc: HTTPProblem) -> int:
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
     return exc.status
-
-
-class _Memo(Generic[V]):
-    """Encodings of the VALID results the cache hands out again and again.
-
-    A cache entry returns the very same Verification object on every hit, so what the
-    hot path sends for it (a JSON body, a header list) is built once. Entries are keyed
-    by identity and checked with ``is``; the map is emptied past its bound. Results
-    that carry per-request figures (rate limit, credits) are never kept.
-    """
-
-    def __init__(self, encode: Callable[[Verification], V], bound: int = 10_000) -> None:
-        self._encode = encode
-        self._bound = bound
-        self._known: dict[int, tuple[Verification, V]] = {}
-
-    def __call__(self, result: Verification) -> V:
-        known = self._known.get(id(result))
-        if known is not None and known[0] is result:
-            return known[1]
-        value = self._encode(result)
-        if result.valid and result.ratelimit is None and result.remaining is None:
-            if len(self._known) >= self._bound:
-                self._known.clear()
-            self._known[id(result)] = (result, value)
-        return value
 
 
 def _json_body(result: Verification) -> bytes:
@@ -164,8 +138,8 @@ class HotPath:
         self.max_body = max_body
         self.tarpit = tarpit
         self.proxies = proxies or TrustedProxies()
-        self.payload = _Memo(_json_body)
-        self.pass_headers = _Memo(_pass_headers)
+        self.payload = AnswerMemo(_json_body)
+        self.pass_headers = AnswerMemo(_pass_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request whose path is in PATHS (the path is its metrics route).

@@ -31,7 +31,7 @@ def test_migrate_creates_the_schema_once(pg_url: str) -> None:
     store.migrate()
     head = store.schema_version()
     store.migrate()
-    assert head == "0002" and store.schema_version() == head
+    assert head == "0004" and store.schema_version() == head
     store.close()
 
 
@@ -62,7 +62,7 @@ def test_nodes_starting_together_all_migrate(postgres: PostgresServer) -> None:
             proc.wait()
     assert [proc.returncode for proc in procs] == [0, 0, 0], errors
     store = SqlStore(url)
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0004"
     assert store.list_clients() == []
     store.close()
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
+from keyhive.core.durations import parse_duration
+from keyhive.core.errors import ConfigurationError, InvalidDuration
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
 from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file
 from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
 
 DEFAULT_DATABASE_URL = "sqlite:///./keyhive.db"
+DEFAULT_USAGE_RETENTION = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Settings:
     token_prefix: str = DEFAULT_PREFIX
     #: ``default`` or ``cheapest`` (tests only: scrypt and argon2 at their lowest cost).
     hashing_profile: str = "default"
+    #: How long hourly usage buckets are kept (``KEYHIVE_USAGE_RETENTION``).
+    usage_retention: timedelta = DEFAULT_USAGE_RETENTION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -38,6 +44,7 @@ class Settings:
             peppers=tuple(parse_peppers(env.get("KEYHIVE_PEPPERS", ""))),
             token_prefix=env.get("KEYHIVE_TOKEN_PREFIX") or DEFAULT_PREFIX,
             hashing_profile=env.get("KEYHIVE_HASHING_PROFILE") or "default",
+            usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
         )
         return settings.with_overrides(**overrides)
 
@@ -62,3 +69,16 @@ class Settings:
         """The configured server keys, else a random key for this process only."""
         keys = self.key_list()
         return ServerKeys(keys) if keys else ServerKeys.ephemeral()
+
+
+def _retention(text: str | None) -> timedelta:
+    """``KEYHIVE_USAGE_RETENTION`` read as a duration of at least one hour (default 90d)."""
+    if not text:
+        return DEFAULT_USAGE_RETENTION
+    try:
+        value = parse_duration(text)
+    except InvalidDuration as exc:
+        raise ConfigurationError(f"KEYHIVE_USAGE_RETENTION: {exc}") from None
+    if value < timedelta(hours=1):
+        raise ConfigurationError("KEYHIVE_USAGE_RETENTION must be at least 1h")
+    return value

@@ -45,6 +45,7 @@ from keyhive.core.tokens import (
     new_secret_id,
     validate_prefix,
 )
+from keyhive.core.usage import UsageSeries, Window
 from keyhive.counters import factory as backends
 from keyhive.counters.cache import VerificationCache
 from keyhive.counters.changes import AuditPoller, Invalidator
@@ -52,6 +53,8 @@ from keyhive.counters.credits import CreditCounter
 from keyhive.counters.rate import RateLimiter
 from keyhive.counters.throttle import FailureThrottle
 from keyhive.counters.usage import UsageBuffer
+from keyhive.service import usage as usage_reads
+from keyhive.service.usage import UsageRecorder
 from keyhive.service.verification import Verifier
 from keyhive.storage import Store, open_store
 
@@ -101,7 +104,8 @@ class KeyHive:
         self.server_keys = self.settings.server_keys()
         self.clock: Clock = clock or SystemClock()
         self.prefix = self.settings.token_prefix
-        self._usage = UsageBuffer(self.store.record_usage, usage_flush_interval)
+        self._usage_recorder = UsageRecorder(self.store, self.clock, self.settings.usage_retention)
+        self._usage = UsageBuffer(self._usage_recorder, usage_flush_interval)
         self._seed = SeedScryptHasher()
         self._cache = VerificationCache(cache_size, cache_ttl) if cache_size > 0 else None
         self._throttle: FailureThrottle | None = (
@@ -660,6 +664,114 @@ class KeyHive:
         self.verifier.evict(target_type, target_id)
         if self._invalidator is not None:
             self._invalidator.publish(target_type, target_id)
+
+    # -- usage analytics -------------------------------------------------------------------
+    def usage(
+        self, secret_id: str, since: timedelta | str = "7d", bucket: str = "hour"
+    ) -> UsageSeries:
+        """Verifications of one secret per ``bucket`` (hour or day) and code over ``since``.
+
+        This process's pending counts are written first, so the answer includes them;
+        other nodes' arrive with their next flush (seconds).
+        """
+        self.get_secret(secret_id)
+        window = Window.ending_at(self.clock.now(), since, bucket)
+        self._flush_for_reading()
+        rows = self.store.usage_rows(since=window.start, secret_id=secret_id)
+        return usage_reads.series(window, rows)
+
+    def client_usage(
+        self, client_id: str, since: timedelta | str = "7d", bucket: str = "hour"
+    ) -> UsageSeries:
+        """Verifications of all of a client's secrets together, as :meth:`usage`."""
+        self.get_client(client_id)
+        window = Window.ending_at(self.clock.now(), since, bucket)
+        self._flush_for_reading()
+        rows = self.store.usage_rows(since=window.start, client_id=client_id)
+        return usage_reads.series(window, rows)
+
+    def total_usage(self, since: timedelta | str = "24h", bucket: str = "hour") -> UsageSeries:
+        """Verifications of every secret together, as :meth:`usage`."""
+        window = Window.ending_at(self.clock.now(), since, bucket)
+        self._flush_for_reading()
+        return usage_reads.series(window, self.store.usage_rows(since=window.start))
+
+    def secrets_usage(
+        self, client_id: str, since: timedelta | str = "7d", bucket: str = "hour"
+    ) -> dict[str, UsageSeries]:
+        """One series per secret of a client that was used in the window (for sparklines)."""
+        self.get_client(client_id)
+        window = Window.ending_at(self.clock.now(), since, bucket)
+        self._flush_for_reading()
+        rows = self.store.usage_rows(since=window.start, client_id=client_id, per_secret=True)
+        return usage_reads.per_secret(window, rows)
+
+    def _flush_for_reading(self) -> None:
+        """Write pending counts before a read; if the store cannot take them, they stay."""
+        try:
+            self._usage.flush()
+        except Exception as exc:
+            log.warning("usage flush before a read failed: %s", type(exc).__name__)
+
+    # -- dashboard queries -----------------------------------------------------------------
+    def search_clients(
+        self,
+        text: str | None = None,
+        *,
+        enabled: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Client], int]:
+        """Clients whose name, owner or client_id contains ``text`` (any case), by name,
+        and how many match in all."""
+        if type(limit) is not int or not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be from 1 to 1000", field="limit")
+        if type(offset) is not int or not 0 <= offset <= 10**9:
+            raise InvalidInput("offset must be from 0 to 10**9", field="offset")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise InvalidInput("enabled must be true, false or None", field="enabled")
+        needle = check.text(text, "search", optional=True) if text else None
+        return self.store.search_clients(
+            text=needle.strip() if needle else None, enabled=enabled, limit=limit, offset=offset
+        )
+
+    def count_active_secrets(self) -> int:
+        """Secrets neither revoked nor expired now."""
+        return self.store.count_active_secrets(self.clock.now())
+
+    def expiring_secrets(self, within: timedelta | str = "7d", *, limit: int = 100) -> list[Secret]:
+        """Live secrets that expire within ``within`` from now, soonest first."""
+        if type(limit) is not int or not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be from 1 to 1000", field="limit")
+        now = self.clock.now()
+        until = now + parse_duration(within)
+        return self.store.expiring_secrets(now=now, until=until, limit=limit)
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        """Audit events matching every filter given, newest first; ``before_id`` pages back."""
+        if type(limit) is not int or not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be from 1 to 1000", field="limit")
+        if before_id is not None and (type(before_id) is not int or not 1 <= before_id <= 2**62):
+            raise InvalidInput("before must be a positive event id", field="before")
+        return self.store.search_audit(
+            actor=check.text(actor, "actor", optional=True),
+            action=check.text(action, "action", limit=64, optional=True),
+            target_id=check.identifier(target_id, "target_id") if target_id is not None else None,
+            since=check.aware(since, "since") if since is not None else None,
+            until=check.aware(until, "until") if until is not None else None,
+            before_id=before_id,
+            limit=limit,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -263,18 +263,12 @@ class Verifier:
         """Decide for a matched secret: revocation, expiry, client state, caller address,
         scopes, then the counters (a refused request spends no rate or credit)."""
         now = self.clock.now()
-        if secret.revoked_at is not None and secret.revoked_at <= now:
-            return Verification(Code.REVOKED, client, secret)
-        if secret.expires_at is not None and secret.expires_at <= now:
-            return Verification(Code.EXPIRED, client, secret)
-        if not client.enabled:
-            return Verification(Code.DISABLED, client, secret)
-        if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
-            return Verification(Code.IP_NOT_ALLOWED, client, secret)
-        if required and not _permits(secret.scopes, required):
-            return Verification(Code.INSUFFICIENT_SCOPE, client, secret)
+        refused = _refusal(secret, client, required, ip, now)
+        if refused is not None:
+            self._usage.add(secret.secret_id, now, refused)
+            return Verification(refused, client, secret)
         if secret.rate_limit is None and secret.credits is None:
-            self._usage.add(secret.secret_id, now)
+            self._usage.add(secret.secret_id, now, Code.VALID)
             return valid or Verification(Code.VALID, client, secret)
         return self._count(secret, client, now)
 
@@ -284,12 +278,13 @@ class Verifier:
         if secret.rate_limit is not None:
             status = self._rate.hit(secret.secret_id, secret.rate_limit)
             if not status.allowed:
+                self._usage.add(secret.secret_id, now, Code.RATE_LIMITED)
                 wait = max(0.0, status.reset - time.time())
                 return Verification(
                     Code.RATE_LIMITED, client, secret, retry_after=wait, ratelimit=status
                 )
         if secret.credits is None:
-            self._usage.add(secret.secret_id, now)
+            self._usage.add(secret.secret_id, now, Code.VALID)
             return Verification(Code.VALID, client, secret, ratelimit=status)
         period = credit_period(secret.refill, now, secret.credits_set_at)
         start = secret.credits_used if secret.credits_period == period else 0
@@ -298,6 +293,7 @@ class Verifier:
         except Exception:
             # Credits are a budget: when their counter cannot be reached, refuse (fail
             # closed). The counter logs the outage once; this path runs per request.
+            self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
             return Verification(
                 Code.USAGE_EXCEEDED,
                 client,
@@ -307,6 +303,7 @@ class Verifier:
                 remaining=None,
             )
         if not spent:
+            self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
             ends = period_end(secret.refill, now)
             return Verification(
                 Code.USAGE_EXCEEDED,
@@ -316,7 +313,7 @@ class Verifier:
                 ratelimit=status,
                 remaining=0,
             )
-        self._usage.add(secret.secret_id, now, period, used)
+        self._usage.add(secret.secret_id, now, Code.VALID, period, used)
         return Verification(
             Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
         )
@@ -345,6 +342,23 @@ class Verifier:
             self._cache.expire_client(target_id)
         else:
             self._cache.expire_secret(target_id)
+
+
+def _refusal(
+    secret: Secret, client: Client, required: tuple[str, ...], ip: str | None, now: datetime
+) -> Code | None:
+    """Why a matched secret may not pass, before any counter is spent; None if it may."""
+    if secret.revoked_at is not None and secret.revoked_at <= now:
+        return Code.REVOKED
+    if secret.expires_at is not None and secret.expires_at <= now:
+        return Code.EXPIRED
+    if not client.enabled:
+        return Code.DISABLED
+    if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
+        return Code.IP_NOT_ALLOWED
+    if required and not _permits(secret.scopes, required):
+        return Code.INSUFFICIENT_SCOPE
+    return None
 
 
 @functools.lru_cache(maxsize=4096)

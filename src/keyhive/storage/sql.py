@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from keyhive.core.errors import (
 )
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
+from keyhive.core.usage import UsageRow
+from keyhive.storage import browse_sql, usage_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import Transaction, Usage
 
@@ -381,9 +384,79 @@ class SqlStore:
                         else_=used.credits_used,
                     )
                     values["credits_period"] = used.credits_period
-                conn.execute(t.secrets.update().where(col.secret_id == secret_id).values(**values))
+                if used.count or used.credits_period is not None:
+                    conn.execute(
+                        t.secrets.update().where(col.secret_id == secret_id).values(**values)
+                    )
+            usage_sql.add_buckets(conn, usage)
 
     def delete_all(self) -> None:
         with self._write() as conn:
-            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients):
+            for table in (t.usage_buckets, t.audit_events, t.secret_scopes, t.secrets, t.clients):
                 conn.execute(table.delete())
+
+    # -- usage analytics --
+    def usage_rows(
+        self,
+        *,
+        since: datetime,
+        secret_id: str | None = None,
+        client_id: str | None = None,
+        per_secret: bool = False,
+    ) -> list[UsageRow]:
+        with self._connect() as conn:
+            return usage_sql.read_rows(
+                conn, since=since, secret_id=secret_id, client_id=client_id, per_secret=per_secret
+            )
+
+    def prune_usage(self, before: datetime) -> int:
+        with self._write() as conn:
+            return usage_sql.prune(conn, before)
+
+    # -- dashboard queries --
+    def search_clients(
+        self,
+        *,
+        text: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Client], int]:
+        with self._connect() as conn:
+            rows, total = browse_sql.search_clients(
+                conn, text=text, enabled=enabled, limit=limit, offset=offset
+            )
+        return [_client(row) for row in rows], total
+
+    def count_active_secrets(self, now: datetime) -> int:
+        with self._connect() as conn:
+            return browse_sql.count_active_secrets(conn, now)
+
+    def expiring_secrets(self, *, now: datetime, until: datetime, limit: int = 100) -> list[Secret]:
+        with self._connect() as conn:
+            found = self._secrets(conn, sa.and_(*browse_sql.expiring(now, until)))
+        found.sort(key=lambda s: (s.secret.expires_at, s.secret.secret_id))
+        return [s.secret for s in found[:limit]]
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        with self._connect() as conn:
+            return browse_sql.search_audit(
+                conn,
+                actor=actor,
+                action=action,
+                target_id=target_id,
+                since=since,
+                until=until,
+                before_id=before_id,
+                limit=limit,
+            )

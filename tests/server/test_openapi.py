@@ -25,6 +25,8 @@ async def test_document_lists_every_endpoint(client: httpx.AsyncClient) -> None:
         "/v1/secrets/{secret_id}/revoke": {"post"},
         "/v1/secrets/{secret_id}/rotate": {"post"},
         "/v1/audit": {"get"},
+        "/v1/secrets/{secret_id}/usage": {"get"},
+        "/v1/clients/{client_id}/usage": {"get"},
         "/healthz": {"get"},
         "/readyz": {"get"},
         "/metrics": {"get"},

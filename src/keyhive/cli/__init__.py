@@ -8,9 +8,10 @@ from .clients import client
 from .importing import import_
 from .secrets import secret
 from .setup import init, serve
+from .usage import usage
 from .verify import verify
 
-for _command in (init, serve, client, secret, verify, import_, audit):
+for _command in (init, serve, client, secret, verify, import_, audit, usage):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

@@ -28,7 +28,12 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     """
     key_file = key_file_for(runtime.settings().database_url)
     if key_file is not None and not runtime.settings().peppers:
-        create_key_file(key_file)  # before the facade opens: it reads the key
+        try:
+            create_key_file(key_file)  # before the facade opens: it reads the key
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot open database {key_file.with_suffix('')}: {exc.strerror}"
+            ) from None
     hive = runtime.hive(create=True)
     issued = hive.bootstrap_admin()
     if as_json:

@@ -22,6 +22,7 @@ from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.server.usage import usage_router
 from keyhive.service.hive import KeyHive
 
 _DESCRIPTION = """\
@@ -90,6 +91,7 @@ def create_app(
     )
     app.state.hive = service
     app.state.metrics = metrics
+    app.include_router(usage_router(service))  # before admin: its {client_id:path} is greedy
     app.include_router(admin_router(service))
     app.include_router(health_router(service, metrics))
     problems.install(app)

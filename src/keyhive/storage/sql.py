@@ -369,6 +369,8 @@ class SqlStore:
         col = t.secrets.c
         with self._write() as conn:
             for secret_id, used in sorted(usage.items()):
+                if used.last_used_at is None:
+                    continue  # refusals only: they count in the usage buckets alone
                 values: dict[str, Any] = {
                     "usage_count": col.usage_count + used.count,
                     "last_used_at": sa.case(
@@ -384,10 +386,7 @@ class SqlStore:
                         else_=used.credits_used,
                     )
                     values["credits_period"] = used.credits_period
-                if used.count or used.credits_period is not None:
-                    conn.execute(
-                        t.secrets.update().where(col.secret_id == secret_id).values(**values)
-                    )
+                conn.execute(t.secrets.update().where(col.secret_id == secret_id).values(**values))
             usage_sql.add_buckets(conn, usage)
 
     def delete_all(self) -> None:

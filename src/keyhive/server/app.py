@@ -23,6 +23,7 @@ from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.server.usage import usage_router
+from keyhive.server.web import dashboard_app
 from keyhive.service.hive import KeyHive
 
 _DESCRIPTION = """\
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(usage_router(service))  # before admin: its {client_id:path} is greedy
     app.include_router(admin_router(service))
     app.include_router(health_router(service, metrics))
+    app.mount("/dashboard", dashboard_app(service, "/dashboard"))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body)

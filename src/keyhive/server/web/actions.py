@@ -88,8 +88,10 @@ async def sign_in(board: Dashboard, request: Request) -> Response:
         error = "That is not a valid admin token (a live keyhive secret with keyhive:admin)."
         if wait:
             error = f"Too many failed attempts; wait {int(wait) + 1} seconds and try again."
+        # The form again, answered 200: the page itself loaded fine (a 401 would also
+        # need a WWW-Authenticate challenge, which a form is not).
         context = {"error": error}
-        return board.page(request, "login.html", context, session=session, admin=None, status=401)
+        return board.page(request, "login.html", context, session=session, admin=None)
     fresh = board.sessions.new(hive.clock.now(), subject=found)
     response = board.redirect("/")
     board.sessions.write(response, fresh, secure=is_https(request))

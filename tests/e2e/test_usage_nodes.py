@@ -2,7 +2,7 @@
 
 Two processes verify known mixes of codes at the same time, flushing every 50 ms so
 their upserts of the same hourly buckets race; the counts then read back exactly
-through the HTTP API and the CLI.
+through the HTTP API, the dashboard and the CLI.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from keyhive import KeyHive, Settings
 from keyhive.cli import main
 from keyhive.server import create_app
+from tests.web.helpers import sign_in, totals_of
 
 pytestmark = pytest.mark.slow
 
@@ -166,6 +167,12 @@ async def _check_api(url: str, ids: dict[str, str], cid: str, token: str) -> Non
             got = await http.get(f"/v1/clients/{cid}/usage?since=2d&bucket=day", headers=headers)
             assert got.status_code == 200, got.text
             assert _nonzero(got.json()["totals"]) == _client_totals(expected, ids)
+            # The dashboard's secret pages show the same counts.
+            await sign_in(http, token)
+            for sid, counts in expected.items():
+                page = await http.get("/dashboard/secret", params={"id": sid, "range": "24h"})
+                assert page.status_code == 200, page.text
+                assert totals_of(page.text) == counts
 
 
 def _check_cli(url: str, ids: dict[str, str], cid: str) -> None:
@@ -188,7 +195,7 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.mark.anyio
-async def test_counts_of_two_nodes_add_up_through_api_and_cli(
+async def test_counts_of_two_nodes_add_up_through_api_dashboard_and_cli(
     shared_url: str, tmp_path: Path
 ) -> None:
     ids, plans, cid, token = _setup(shared_url)

@@ -15,7 +15,7 @@ from keyhive.storage import MemoryStore, Store
 from keyhive.storage.sql import SqlStore
 from tests.infra import PostgresServer
 
-_TABLES = "audit_events, secret_scopes, secrets, clients"
+_TABLES = "usage_buckets, audit_events, secret_scopes, secrets, clients"
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,8 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, log_level: str) 
     os.environ["KEYHIVE_TOKEN_PREFIX"] = settings.token_prefix
     if settings.redis_url:
         os.environ["KEYHIVE_REDIS_URL"] = settings.redis_url
+    shown = f"[{host}]" if ":" in host else host
+    output.message(f"keyhive: dashboard at http://{shown}:{port}/dashboard", stderr=True)
     uvicorn.run(
         "keyhive.server.app:create_app_from_env",
         factory=True,

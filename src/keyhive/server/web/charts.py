@@ -29,6 +29,7 @@ COLOURS: Final = {
 }
 _LEFT, _RIGHT, _TOP, _BOTTOM = 48, 12, 12, 28
 _LEGEND_ROW: Final = 20
+_LEGEND_COLUMNS: Final = 3
 
 
 def _label(at: datetime, bucket: str) -> str:
@@ -48,11 +49,11 @@ def _nice_ceiling(value: int) -> int:
 
 
 def usage_chart(
-    series: UsageSeries, *, title: str, ident: str, width: int = 760, height: int = 260
+    series: UsageSeries, *, title: str, ident: str, width: int = 660, height: int = 240
 ) -> Markup:
     """A stacked bar chart of ``series``: one bar per bucket, one colour per code."""
     shown = [code for code, total in series.totals().items() if total] or [Code.VALID]
-    legend_rows = (len(shown) + 3) // 4
+    legend_rows = (len(shown) + _LEGEND_COLUMNS - 1) // _LEGEND_COLUMNS
     plot_w = width - _LEFT - _RIGHT
     plot_h = height - _TOP - _BOTTOM
     full_h = height + legend_rows * _LEGEND_ROW + 8
@@ -102,8 +103,8 @@ def usage_chart(
             f'fill="#333">{_label(series.times[index], series.window.bucket)}</text>'
         )
     for n, code in enumerate(shown):
-        lx = _LEFT + (n % 4) * (plot_w / 4)
-        ly = height + 4 + (n // 4) * _LEGEND_ROW
+        lx = _LEFT + (n % _LEGEND_COLUMNS) * (plot_w / _LEGEND_COLUMNS)
+        ly = height + 4 + (n // _LEGEND_COLUMNS) * _LEGEND_ROW
         parts.append(
             f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{COLOURS[code]}"/>'
             f'<text x="{lx + 17:.1f}" y="{ly + 11}" font-size="12" fill="#222">'

@@ -55,6 +55,8 @@ OPERATIONS = [
     ("POST", "/v1/secrets/{secret_id}/revoke"),
     ("POST", "/v1/secrets/{secret_id}/rotate"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/secrets/{secret_id}/usage"),
+    ("GET", "/v1/clients/{client_id}/usage"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

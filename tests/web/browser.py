@@ -148,9 +148,13 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One Debian chromium for the whole run."""
+    """A Debian chromium for one test module.
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop marked
+    as running while it is open, which would break every async test that follows.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

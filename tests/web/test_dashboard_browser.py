@@ -223,7 +223,7 @@ def test_the_issue_flow_works_from_the_keyboard_alone(page: Any, served: Served)
     _tab_to(page, "Issue secret")
     page.keyboard.press("Enter")
     token = _new_token(page)
-    assert page.evaluate("document.activeElement.id") == "new-token"
+    expect(page.get_by_label("New token")).to_be_focused()  # autofocus: ready to copy
     page.keyboard.press("Tab")
     assert _focused(page) == "Copy"
     page.keyboard.press("Enter")

@@ -17,35 +17,80 @@ from keyhive.core.usage import hour_of
 from keyhive.storage import Usage
 
 _HOUR = timedelta(hours=1)
+_VALID = Code.VALID
 
 Flush = Callable[[Mapping[str, Usage]], None]
 
 
 class _Tally:
-    __slots__ = ("codes", "count", "credits_period", "credits_used", "last")
+    """One secret's counts since the last flush.
 
-    def __init__(self, count: int, last: datetime | None) -> None:
-        self.count = count  # VALID verifications (usage_count)
-        self.last = last  # the latest VALID one (last_used_at)
+    VALID verdicts, nearly all the traffic, cost what they cost before usage analytics:
+    ``count`` goes up, and the hour is looked at only when ``when`` passes the end of
+    the hour being counted (``hour_end``). VALID of the current hour is ``count`` less
+    what was moved to ``codes`` (``moved``); other codes go to ``codes`` directly.
+    """
+
+    __slots__ = (
+        "codes",
+        "count",
+        "credits_period",
+        "credits_used",
+        "hour",
+        "hour_end",
+        "last",
+        "moved",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0  # VALID verifications (usage_count)
+        self.last: datetime | None = None  # the latest VALID one (last_used_at)
         self.credits_period: str | None = None
         self.credits_used = 0
+        self.hour: datetime | None = None  # the hour VALID is counted for
+        self.hour_end: datetime | None = None
+        self.moved = 0  # VALID already in codes
         self.codes: dict[tuple[datetime, Code], int] = {}
 
+    def bump(self, key: tuple[datetime, Code], n: int) -> None:
+        self.codes[key] = self.codes.get(key, 0) + n
+
+    def roll(self, when: datetime) -> None:
+        """The first VALID of a later hour: the current hour's count joins ``codes``.
+
+        Called after ``count`` counted ``when``, so that one stays with the new hour.
+        """
+        current = self.count - 1 - self.moved
+        if self.hour is not None and current:
+            self.bump((self.hour, _VALID), current)
+        self.moved += current
+        self.hour = hour_of(when)
+        self.hour_end = self.hour + _HOUR
+
+    def late(self, when: datetime) -> None:
+        """A VALID of an earlier hour, arriving after a later one (threads race)."""
+        self.bump((hour_of(when), _VALID), 1)
+        self.moved += 1
+
     def usage(self) -> Usage:
-        return Usage(
-            self.count, self.last, self.credits_period, self.credits_used, dict(self.codes)
-        )
+        codes = dict(self.codes)
+        current = self.count - self.moved
+        if self.hour is not None and current:
+            key = (self.hour, _VALID)
+            codes[key] = codes.get(key, 0) + current
+        return Usage(self.count, self.last, self.credits_period, self.credits_used, codes)
 
     def merge(self, used: Usage) -> None:
         """Take back a batch that could not be written."""
         self.count += used.count
+        self.moved += used.count  # its VALID counts are all in used.codes
         if used.last_used_at is not None and (self.last is None or used.last_used_at > self.last):
             self.last = used.last_used_at
         if self.credits_period is None and used.credits_period is not None:
             self.credits_period = used.credits_period
             self.credits_used = used.credits_used
         for key, n in used.codes.items():
-            self.codes[key] = self.codes.get(key, 0) + n
+            self.bump(key, n)
 
 
 class UsageBuffer:
@@ -58,7 +103,7 @@ class UsageBuffer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # The hour bucket of the latest verification: nearly every call falls in it.
+        # The hour bucket of the latest refusal: nearly every one falls in it.
         self._hour: datetime | None = None
         self._hour_end: datetime | None = None
 
@@ -75,20 +120,22 @@ class UsageBuffer:
         VALID also counts towards usage_count and last_used_at; every code counts in its
         hourly bucket. Starts the flusher on first use.
         """
-        hour, end = self._hour, self._hour_end
-        if hour is None or end is None or not hour <= when < end:
-            hour = hour_of(when)
-            self._hour, self._hour_end = hour, hour + _HOUR
         with self._lock:
             entry = self._pending.get(secret_id)
             if entry is None:
-                entry = self._pending[secret_id] = _Tally(0, None)
-            key = (hour, code)
-            entry.codes[key] = entry.codes.get(key, 0) + 1
-            if code is Code.VALID:
+                entry = self._pending[secret_id] = _Tally()
+            if code is _VALID:
                 entry.count += 1
-                if entry.last is None or when > entry.last:
+                last = entry.last
+                if last is None or when > last:
                     entry.last = when
+                    end = entry.hour_end
+                    if end is None or when >= end:
+                        entry.roll(when)
+                elif entry.hour is not None and when < entry.hour:
+                    entry.late(when)
+            else:
+                entry.bump((self._hour_of(when), code), 1)
             if credits_period is not None:
                 if entry.credits_period != credits_period:
                     entry.credits_period, entry.credits_used = credits_period, credits_used
@@ -96,6 +143,13 @@ class UsageBuffer:
                     entry.credits_used = max(entry.credits_used, credits_used)
         if self._thread is None:
             self._start()
+
+    def _hour_of(self, when: datetime) -> datetime:
+        hour, end = self._hour, self._hour_end
+        if hour is None or end is None or not hour <= when < end:
+            hour = hour_of(when)
+            self._hour, self._hour_end = hour, hour + _HOUR
+        return hour
 
     def pending(self) -> dict[str, Usage]:
         """A copy of what has not been written yet."""
@@ -114,7 +168,7 @@ class UsageBuffer:
         except Exception:
             with self._lock:
                 for key, used in usage.items():
-                    self._pending.setdefault(key, _Tally(0, None)).merge(used)
+                    self._pending.setdefault(key, _Tally()).merge(used)
             raise
 
     def _start(self) -> None:

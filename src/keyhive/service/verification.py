@@ -33,6 +33,7 @@ from keyhive.storage import Store
 
 _MAX_PRESENTED: Final = 1024
 _NOT_FOUND: Final = Verification(Code.NOT_FOUND)
+_VALID: Final = Code.VALID  # a module global: Code.VALID is a slow class-attribute lookup
 
 
 class Verifier:
@@ -263,14 +264,25 @@ class Verifier:
         """Decide for a matched secret: revocation, expiry, client state, caller address,
         scopes, then the counters (a refused request spends no rate or credit)."""
         now = self.clock.now()
-        refused = _refusal(secret, client, required, ip, now)
-        if refused is not None:
-            self._usage.add(secret.secret_id, now, refused)
-            return Verification(refused, client, secret)
+        if secret.revoked_at is not None and secret.revoked_at <= now:
+            return self._refused(Code.REVOKED, client, secret, now)
+        if secret.expires_at is not None and secret.expires_at <= now:
+            return self._refused(Code.EXPIRED, client, secret, now)
+        if not client.enabled:
+            return self._refused(Code.DISABLED, client, secret, now)
+        if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
+            return self._refused(Code.IP_NOT_ALLOWED, client, secret, now)
+        if required and not _permits(secret.scopes, required):
+            return self._refused(Code.INSUFFICIENT_SCOPE, client, secret, now)
         if secret.rate_limit is None and secret.credits is None:
-            self._usage.add(secret.secret_id, now, Code.VALID)
-            return valid or Verification(Code.VALID, client, secret)
+            self._usage.add(secret.secret_id, now, _VALID)
+            return valid or Verification(_VALID, client, secret)
         return self._count(secret, client, now)
+
+    def _refused(self, code: Code, client: Client, secret: Secret, now: datetime) -> Verification:
+        """A refusal of a matched secret, counted in its usage buckets."""
+        self._usage.add(secret.secret_id, now, code)
+        return Verification(code, client, secret)
 
     def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
         """Spend one rate-limit slot, then one credit; either may refuse."""
@@ -284,7 +296,7 @@ class Verifier:
                     Code.RATE_LIMITED, client, secret, retry_after=wait, ratelimit=status
                 )
         if secret.credits is None:
-            self._usage.add(secret.secret_id, now, Code.VALID)
+            self._usage.add(secret.secret_id, now, _VALID)
             return Verification(Code.VALID, client, secret, ratelimit=status)
         period = credit_period(secret.refill, now, secret.credits_set_at)
         start = secret.credits_used if secret.credits_period == period else 0
@@ -313,7 +325,7 @@ class Verifier:
                 ratelimit=status,
                 remaining=0,
             )
-        self._usage.add(secret.secret_id, now, Code.VALID, period, used)
+        self._usage.add(secret.secret_id, now, _VALID, period, used)
         return Verification(
             Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
         )
@@ -342,23 +354,6 @@ class Verifier:
             self._cache.expire_client(target_id)
         else:
             self._cache.expire_secret(target_id)
-
-
-def _refusal(
-    secret: Secret, client: Client, required: tuple[str, ...], ip: str | None, now: datetime
-) -> Code | None:
-    """Why a matched secret may not pass, before any counter is spent; None if it may."""
-    if secret.revoked_at is not None and secret.revoked_at <= now:
-        return Code.REVOKED
-    if secret.expires_at is not None and secret.expires_at <= now:
-        return Code.EXPIRED
-    if not client.enabled:
-        return Code.DISABLED
-    if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
-        return Code.IP_NOT_ALLOWED
-    if required and not _permits(secret.scopes, required):
-        return Code.INSUFFICIENT_SCOPE
-    return None
 
 
 @functools.lru_cache(maxsize=4096)

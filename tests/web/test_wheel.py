@@ -37,8 +37,10 @@ def _build_wheel(tmp: Path) -> Path:
     )
     dist = tmp / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(dist), str(source)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--wheel-dir", str(dist), str(source)),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -52,8 +54,10 @@ def _venv_with(wheel: Path, tmp: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
-        + [f"{wheel}[server]"],
+        [
+            *(sys.executable, "-m", "pip", "--python", str(python)),
+            *("install", "--quiet", "--no-deps", f"{wheel}[server]"),
+        ],
         check=True,
         capture_output=True,
         timeout=300,

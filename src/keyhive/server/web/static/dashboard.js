@@ -1,6 +1,11 @@
 // keyhive dashboard: the only script. Copy buttons for a new token, and the address of a
 // page that showed one is replaced, so reloading fetches the plain page (no token, no resend).
+// Leaving the page removes the token too, so the back button cannot bring it back from the
+// browser's back-forward cache.
 "use strict";
+window.addEventListener("pagehide", function () {
+  document.querySelectorAll(".new-token").forEach(function (section) { section.remove(); });
+});
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var field = document.getElementById(button.getAttribute("data-copy"));

@@ -337,3 +337,19 @@ async def test_audit_filters(
     assert "No events." in future.text
     scripted = await http.get("/dashboard/audit", params={"actor": "script"})
     assert scripted.text.count("<tr>") == 2  # header and one event
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"--xx\r\ngarbage", "multipart/form-data; boundary=xx"),
+        (b'{"token": "x"}', "application/json"),
+        (b"csrf_token=%ff%fe&token=%00", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_odd_bodies_are_refused_not_errors(
+    http: httpx.AsyncClient, csrf: str, body: bytes, content_type: str
+) -> None:
+    for path in ("/dashboard/login", "/dashboard/clients"):
+        answer = await http.post(path, content=body, headers={"content-type": content_type})
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)

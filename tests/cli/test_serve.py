@@ -45,8 +45,10 @@ def test_serve_passes_options_to_uvicorn(
 
 
 def test_serve_defaults(run: Run, calls: list[dict[str, Any]]) -> None:
-    assert run("serve").exit_code == 0
+    result = run("serve")
+    assert result.exit_code == 0
     assert (calls[0]["host"], calls[0]["port"], calls[0]["workers"]) == ("127.0.0.1", 8080, 1)
+    assert "dashboard at http://127.0.0.1:8080/dashboard" in result.stderr
 
 
 def test_global_options_reach_the_server_environment(run: Run, calls: list[dict[str, Any]]) -> None:

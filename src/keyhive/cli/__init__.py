@@ -10,9 +10,10 @@ from .oauth import oauth
 from .scan import scan
 from .secrets import secret
 from .setup import init, serve
+from .usage import usage
 from .verify import verify
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth):
+for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

@@ -91,6 +91,8 @@ def serve(
     # Worker processes start from an import string and read their settings from the
     # environment: Settings.to_env() is the exact inverse of the Settings.from_env() there.
     os.environ.update(settings.to_env())
+    shown = f"[{host}]" if ":" in host else host
+    output.message(f"keyhive: dashboard at http://{shown}:{port}/dashboard", stderr=True)
     uvicorn.run(
         "keyhive.server.app:create_app_from_env",
         factory=True,

@@ -18,6 +18,7 @@ from keyhive.core.serverkeys import ServerKeys, key_file_for, read_key_file
 from keyhive.core.tokens import DEFAULT_PREFIX, validate_prefix
 
 DEFAULT_DATABASE_URL = "sqlite:///./keyhive.db"
+DEFAULT_USAGE_RETENTION = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Settings:
     oauth_token_lifetime: timedelta = timedelta(minutes=15)
     oauth_alg: str = DEFAULT_ALGORITHM
     oauth_key_rotation: timedelta = timedelta(days=30)
+    #: How long hourly usage buckets are kept (``KEYHIVE_USAGE_RETENTION``).
+    usage_retention: timedelta = DEFAULT_USAGE_RETENTION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             oauth_token_lifetime=_duration(env, "KEYHIVE_OAUTH_TOKEN_LIFETIME", "15m"),
             oauth_alg=env.get("KEYHIVE_OAUTH_ALG") or DEFAULT_ALGORITHM,
             oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
+            usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
         )
         return settings.with_overrides(**overrides)
 
@@ -128,3 +132,16 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         return parse_duration(env.get(name) or default)
     except InvalidDuration:
         raise ConfigurationError(f"{name} is not a duration like 15m, 24h or 30d") from None
+
+
+def _retention(text: str | None) -> timedelta:
+    """``KEYHIVE_USAGE_RETENTION`` read as a duration of at least one hour (default 90d)."""
+    if not text:
+        return DEFAULT_USAGE_RETENTION
+    try:
+        value = parse_duration(text)
+    except InvalidDuration as exc:
+        raise ConfigurationError(f"KEYHIVE_USAGE_RETENTION: {exc}") from None
+    if value < timedelta(hours=1):
+        raise ConfigurationError("KEYHIVE_USAGE_RETENTION must be at least 1h")
+    return value

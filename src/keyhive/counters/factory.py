@@ -32,7 +32,7 @@ from keyhive.counters.protocols import (
 )
 from keyhive.counters.rate import LimitsRateLimiter
 from keyhive.counters.throttle import FailureThrottle
-from keyhive.counters.usage import UsageBuffer
+from keyhive.counters.usage import UsageBuffer, UsageRecorder
 from keyhive.storage import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,7 @@ def build(database_url: str | None, options: HiveOptions) -> Parts:
             "that restarts hashes every credential it sees again"
         )
     digester = Digester(server_keys)
+    clock: Clock = given.get("clock") or SystemClock()
     cache_size = given.get("cache_size", 100_000)
     cache = (
         VerificationCache(cache_size, given.get("cache_ttl", 60.0), digester=digester)
@@ -172,12 +173,15 @@ def build(database_url: str | None, options: HiveOptions) -> Parts:
         server_keys=server_keys,
         digester=digester,
         store_digests=server_keys.durable or store.ephemeral,
-        clock=given.get("clock") or SystemClock(),
+        clock=clock,
         cache=cache,
         throttle=given["throttle"] if "throttle" in given else FailureThrottle(),
         rate=given.get("rate_limiter") or rate_limiter(redis_url),
         credits=given.get("credit_counter") or credit_counter(redis_url),
-        usage=UsageBuffer(store.record_usage, given.get("usage_flush_interval", 5.0)),
+        usage=UsageBuffer(
+            UsageRecorder(store, clock, settings.usage_retention),
+            given.get("usage_flush_interval", 5.0),
+        ),
         invalidator=given["invalidator"] if "invalidator" in given else invalidator(redis_url),
         watch=watch,
         feed=lambda evict: AuditPoller(store, evict, interval=interval),

@@ -2,35 +2,105 @@
 
 A verification only bumps a counter in a dict; a background thread writes the batch
 every few seconds, and ``close`` writes what is left, so a clean shutdown loses nothing.
+Each batch also carries the hourly counts per code (usage analytics), so they cost no
+write of their own.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
+from keyhive.core.clock import Clock
 from keyhive.core.model import Code
-from keyhive.storage import Usage
+from keyhive.core.usage import hour_of
+from keyhive.storage import Store, Usage
+
+log = logging.getLogger(__name__)
+_HOUR = timedelta(hours=1)
+#: How often expired usage buckets are deleted, at most.
+PRUNE_EVERY: Final = timedelta(hours=1)
+_VALID = Code.VALID
 
 Flush = Callable[[Mapping[str, Usage]], None]
 
 
 class _Tally:
-    __slots__ = ("count", "credits_period", "credits_used", "last")
+    """One secret's counts since the last flush.
 
-    def __init__(self, count: int, last: datetime) -> None:
-        self.count = count
-        self.last = last
+    VALID verdicts, nearly all the traffic, cost what they cost before usage analytics:
+    ``count`` goes up, and the hour is looked at only when ``when`` passes the end of
+    the hour being counted (``hour_end``). VALID of the current hour is ``count`` less
+    what was moved to ``codes`` (``moved``); other codes go to ``codes`` directly.
+    """
+
+    __slots__ = (
+        "codes",
+        "count",
+        "credits_period",
+        "credits_used",
+        "hour",
+        "hour_end",
+        "last",
+        "moved",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0  # VALID verifications (usage_count)
+        self.last: datetime | None = None  # the latest VALID one (last_used_at)
         self.credits_period: str | None = None
         self.credits_used = 0
+        self.hour: datetime | None = None  # the hour VALID is counted for
+        self.hour_end: datetime | None = None
+        self.moved = 0  # VALID already in codes
+        self.codes: dict[tuple[datetime, Code], int] = {}
+
+    def bump(self, key: tuple[datetime, Code], n: int) -> None:
+        self.codes[key] = self.codes.get(key, 0) + n
+
+    def roll(self, when: datetime) -> None:
+        """The first VALID of a later hour: the current hour's count joins ``codes``.
+
+        Called after ``count`` counted ``when``, so that one stays with the new hour.
+        """
+        current = self.count - 1 - self.moved
+        if self.hour is not None and current:
+            self.bump((self.hour, _VALID), current)
+        self.moved += current
+        self.hour = hour_of(when)
+        self.hour_end = self.hour + _HOUR
+
+    def late(self, when: datetime) -> None:
+        """A VALID of an earlier hour, arriving after a later one (threads race)."""
+        self.bump((hour_of(when), _VALID), 1)
+        self.moved += 1
 
     def usage(self) -> Usage:
-        return Usage(self.count, self.last, self.credits_period, self.credits_used)
+        codes = dict(self.codes)
+        current = self.count - self.moved
+        if self.hour is not None and current:
+            key = (self.hour, _VALID)
+            codes[key] = codes.get(key, 0) + current
+        return Usage(self.count, self.last, self.credits_period, self.credits_used, codes)
+
+    def merge(self, used: Usage) -> None:
+        """Take back a batch that could not be written."""
+        self.count += used.count
+        self.moved += used.count  # its VALID counts are all in used.codes
+        if used.last_used_at is not None and (self.last is None or used.last_used_at > self.last):
+            self.last = used.last_used_at
+        if self.credits_period is None and used.credits_period is not None:
+            self.credits_period = used.credits_period
+            self.credits_used = used.credits_used
+        for key, n in used.codes.items():
+            self.bump(key, n)
 
 
 class UsageBuffer:
-    """Accumulates ``(count, last_used_at)`` per secret id until flushed."""
+    """Accumulates, per secret id, VALID counts, last use and hourly counts per code."""
 
     def __init__(self, flush: Flush, interval: float = 5.0) -> None:
         self._flush = flush
@@ -39,6 +109,9 @@ class UsageBuffer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The hour bucket of the latest refusal: nearly every one falls in it.
+        self._hour: datetime | None = None
+        self._hour_end: datetime | None = None
 
     def add(
         self,
@@ -48,20 +121,27 @@ class UsageBuffer:
         credits_period: str | None = None,
         credits_used: int = 0,
     ) -> None:
-        """Count one verification (and the credit counter it saw); starts the flusher.
+        """Count one verdict for a matched secret (and the credit counter it saw).
 
-        Only VALID answers count as uses of the secret.
+        VALID also counts towards usage_count and last_used_at; every code counts in its
+        hourly bucket. Starts the flusher on first use.
         """
-        if code is not Code.VALID:
-            return
         with self._lock:
             entry = self._pending.get(secret_id)
             if entry is None:
-                entry = self._pending[secret_id] = _Tally(1, when)
-            else:
+                entry = self._pending[secret_id] = _Tally()
+            if code is _VALID:
                 entry.count += 1
-                if when > entry.last:
+                last = entry.last
+                if last is None or when > last:
                     entry.last = when
+                    end = entry.hour_end
+                    if end is None or when >= end:
+                        entry.roll(when)
+                elif entry.hour is not None and when < entry.hour:
+                    entry.late(when)
+            else:
+                entry.bump((self._hour_of(when), code), 1)
             if credits_period is not None:
                 if entry.credits_period != credits_period:
                     entry.credits_period, entry.credits_used = credits_period, credits_used
@@ -69,6 +149,13 @@ class UsageBuffer:
                     entry.credits_used = max(entry.credits_used, credits_used)
         if self._thread is None:
             self._start()
+
+    def _hour_of(self, when: datetime) -> datetime:
+        hour, end = self._hour, self._hour_end
+        if hour is None or end is None or not hour <= when < end:
+            hour = hour_of(when)
+            self._hour, self._hour_end = hour, hour + _HOUR
+        return hour
 
     def pending(self) -> dict[str, Usage]:
         """A copy of what has not been written yet."""
@@ -87,12 +174,7 @@ class UsageBuffer:
         except Exception:
             with self._lock:
                 for key, used in usage.items():
-                    entry = self._pending.setdefault(key, _Tally(0, used.last_used_at))
-                    entry.count += used.count
-                    entry.last = max(entry.last, used.last_used_at)
-                    if entry.credits_period is None and used.credits_period is not None:
-                        entry.credits_period = used.credits_period
-                        entry.credits_used = used.credits_used
+                    self._pending.setdefault(key, _Tally()).merge(used)
             raise
 
     def _start(self) -> None:
@@ -115,3 +197,32 @@ class UsageBuffer:
         if self._thread is not None:
             self._thread.join(timeout=self._interval + 1)
         self.flush()
+
+
+class UsageRecorder:
+    """Writes usage batches; prunes expired buckets at flush time, at most once an hour."""
+
+    def __init__(self, store: Store, clock: Clock, retention: timedelta) -> None:
+        self._store = store
+        self._clock = clock
+        self._retention = retention
+        self._next_prune: datetime | None = None
+
+    def __call__(self, usage: Mapping[str, Usage]) -> None:
+        self._store.record_usage(usage)
+        self.prune_if_due()
+
+    def prune_if_due(self) -> None:
+        """Delete buckets of hours wholly past the retention, unless done within the hour.
+
+        A failure is logged and tried again next hour: the batch itself was written,
+        so it must not go back into the buffer.
+        """
+        now = self._clock.now()
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            self._store.prune_usage(hour_of(now - self._retention))
+        except Exception as exc:
+            log.warning("could not prune usage buckets: %s", type(exc).__name__)

@@ -25,6 +25,8 @@ from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
 from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.server.usage import usage_router
+from keyhive.server.web import dashboard_app
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
@@ -101,12 +103,14 @@ def create_app(
     )
     app.state.hive = service
     app.state.metrics = metrics
+    app.include_router(usage_router(async_hive, proxies))  # before admin: {client_id:path}
     app.include_router(admin_router(async_hive, proxies))
     app.include_router(audit_head_router(async_hive, proxies))
     app.include_router(leaks_router(service))
     app.include_router(health_router(service, metrics))
     if oauth_router is not None:
         app.include_router(oauth_router(service))
+    app.mount("/dashboard", dashboard_app(service, "/dashboard"))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})

@@ -1,9 +1,10 @@
 """The KeyHive facade: clients, secrets, imports, verification and the audit log.
 
 Each concept lives in its own module (clients.py, secrets.py, imports.py, leaks.py,
-verifying.py, audit.py, bootstrap.py); this class puts them together over one set of
-parts. The parts come from :func:`keyhive.counters.factory.build` (the one place that picks concrete
-backends), and :meth:`KeyHive.from_parts` takes them ready-made.
+usage.py, browse.py, verifying.py, audit.py, bootstrap.py); this class puts them
+together over one set of parts. The parts come from
+:func:`keyhive.counters.factory.build` (the one place that picks concrete backends),
+and :meth:`KeyHive.from_parts` takes them ready-made.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from keyhive.service.admins import ADMIN_CLIENT_NAME as _ADMIN_CLIENT_NAME
 from keyhive.service.admins import ADMIN_OWNER as _ADMIN_OWNER
 from keyhive.service.audit import AuditLog
 from keyhive.service.bootstrap import Bootstrap
+from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import Pipeline
+from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 
 ADMIN_SCOPE: Final = _ADMIN_SCOPE
@@ -30,7 +33,7 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
+class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Verifying, AuditLog):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given

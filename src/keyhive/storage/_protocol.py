@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
-from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.model import AuditEvent, Client, Code, Secret, StoredSecret
+from keyhive.core.usage import UsageRow
 from keyhive.storage.oauth import OAuthStore
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Verifications of one secret since the last flush, and the time of the latest."""
+    """VALID verifications of one secret since the last flush, and the time of the latest
+    (None when the batch holds only refusals)."""
 
     count: int
-    last_used_at: datetime
+    last_used_at: datetime | None
     #: The credit counter seen last, and what it had spent (recorded as a maximum).
     credits_period: str | None = None
     credits_used: int = 0
+    #: Verdicts per (UTC hour, code), every attributable code: added to the hourly buckets.
+    codes: Mapping[tuple[datetime, Code], int] = field(default_factory=dict)
 
 
 #: Fields of a secret that an admin change may write (``Transaction.patch_secret``).
@@ -165,6 +169,58 @@ class Store(Protocol):
     # -- leaks (many secrets checked at once) -----------------------------------------------
     def get_secrets(self, secret_ids: Sequence[str]) -> list[StoredSecret]:
         """The secrets among these ids that exist, in no particular order."""
+        ...
+
+    # -- usage analytics --
+    def usage_rows(
+        self,
+        *,
+        since: datetime,
+        secret_id: str | None = None,
+        client_id: str | None = None,
+        per_secret: bool = False,
+    ) -> list[UsageRow]:
+        """Verifications per hour and code from ``since`` on: of one secret, of a client's
+        secrets, or of all; summed over the secrets unless ``per_secret``."""
+        ...
+
+    def prune_usage(self, before: datetime) -> int:
+        """Delete the usage buckets of hours before ``before`` (retention); returns the count."""
+        ...
+
+    # -- dashboard queries --
+    def search_clients(
+        self,
+        *,
+        text: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Client], int]:
+        """Clients whose name, owner or id contains ``text`` (any case), by name; and how
+        many match in all (for paging)."""
+        ...
+
+    def count_active_secrets(self, now: datetime) -> int:
+        """Secrets neither revoked nor expired at ``now``."""
+        ...
+
+    def expiring_secrets(self, *, now: datetime, until: datetime, limit: int = 100) -> list[Secret]:
+        """Live secrets whose expiry falls after ``now`` and by ``until``, soonest first."""
+        ...
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        """Audit events matching every filter given, newest first; ``before_id`` pages back."""
         ...
 
     # -- oauth --

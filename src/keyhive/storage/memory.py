@@ -7,14 +7,18 @@ import dataclasses
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
+from keyhive.core.usage import UsageRow
+from keyhive.storage import browse_memory
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_memory import MemoryOAuthStore
+from keyhive.storage.usage_memory import UsageBuckets
 
 
 class _State:
@@ -24,6 +28,7 @@ class _State:
         self.audit: list[AuditEvent] = []
         #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
         self.audit_seals: list[tuple[str, str | None]] = []
+        self.usage = UsageBuckets()
 
 
 class _MemoryTransaction:
@@ -198,9 +203,10 @@ class MemoryStore:
 
     def record_usage(self, usage: Mapping[str, Usage]) -> None:
         with self._lock:
+            self._state.usage.add(usage)
             for secret_id, used in usage.items():
                 stored = self._state.secrets.get(secret_id)
-                if stored is None:
+                if stored is None or used.last_used_at is None:
                     continue
                 last = stored.secret.last_used_at
                 newest = used.last_used_at if last is None else max(last, used.last_used_at)
@@ -252,3 +258,78 @@ class MemoryStore:
     @property
     def oauth(self) -> MemoryOAuthStore:
         return self._oauth
+
+    # -- usage analytics --
+    def usage_rows(
+        self,
+        *,
+        since: datetime,
+        secret_id: str | None = None,
+        client_id: str | None = None,
+        per_secret: bool = False,
+    ) -> list[UsageRow]:
+        def owner_of(sid: str) -> str | None:
+            stored = self._state.secrets.get(sid)
+            return stored.secret.client_id if stored is not None else None
+
+        with self._lock:
+            return self._state.usage.rows(
+                since=since,
+                owner_of=owner_of,
+                secret_id=secret_id,
+                client_id=client_id,
+                per_secret=per_secret,
+            )
+
+    def prune_usage(self, before: datetime) -> int:
+        with self._lock:
+            return self._state.usage.prune(before)
+
+    # -- dashboard queries --
+    def search_clients(
+        self,
+        *,
+        text: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Client], int]:
+        with self._lock:
+            clients = list(self._state.clients.values())
+        return browse_memory.search_clients(
+            clients, text=text, enabled=enabled, limit=limit, offset=offset
+        )
+
+    def count_active_secrets(self, now: datetime) -> int:
+        with self._lock:
+            secrets = [s.secret for s in self._state.secrets.values()]
+        return sum(1 for s in secrets if browse_memory.is_live(s, now))
+
+    def expiring_secrets(self, *, now: datetime, until: datetime, limit: int = 100) -> list[Secret]:
+        with self._lock:
+            secrets = [s.secret for s in self._state.secrets.values()]
+        return browse_memory.expiring_secrets(secrets, now=now, until=until, limit=limit)
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        with self._lock:
+            events = list(self._state.audit)
+        return browse_memory.search_audit(
+            events,
+            actor=actor,
+            action=action,
+            target_id=target_id,
+            since=since,
+            until=until,
+            before_id=before_id,
+            limit=limit,
+        )

@@ -148,3 +148,17 @@ oauth_revoked_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("revoked_at", UTCDateTime, nullable=False),
 )
+
+# -- usage analytics --
+#: Verifications per secret, UTC hour and code. Nodes add their batches to a row
+#: (``count = count + excluded.count``), so the counts of every node add up. No foreign
+#: key: a batch may name a secret deleted meanwhile, and that must not fail the batch.
+usage_buckets = Table(
+    "usage_buckets",
+    metadata,
+    Column("secret_id", String(32), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("code", String(24), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Index("ix_usage_buckets_hour", "hour"),
+)

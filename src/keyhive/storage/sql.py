@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ from keyhive.core.errors import (
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
 from keyhive.core.scopes import ADMIN_GRANTS
-from keyhive.storage import audit_chain_sql, leaks_sql
+from keyhive.core.usage import UsageRow
+from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, usage_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_sql import SqlOAuthStore
@@ -455,6 +457,8 @@ class SqlStore:
         col = t.secrets.c
         with self._write() as conn:
             for secret_id, used in sorted(usage.items()):
+                if used.last_used_at is None:
+                    continue  # refusals only: they count in the usage buckets alone
                 values: dict[str, Any] = {
                     "usage_count": col.usage_count + used.count,
                     "last_used_at": sa.case(
@@ -471,10 +475,18 @@ class SqlStore:
                     )
                     values["credits_period"] = used.credits_period
                 conn.execute(t.secrets.update().where(col.secret_id == secret_id).values(**values))
+            usage_sql.add_buckets(conn, usage)
 
     def delete_all(self) -> None:
         with self._write() as conn:
-            for table in (t.audit_events, t.secret_scopes, t.secrets, t.clients, *_OAUTH_TABLES):
+            for table in (
+                t.usage_buckets,
+                t.audit_events,
+                t.secret_scopes,
+                t.secrets,
+                t.clients,
+                *_OAUTH_TABLES,
+            ):
                 conn.execute(table.delete())
 
     # -- leaks (many secrets checked at once) -----------------------------------------------
@@ -499,6 +511,72 @@ class SqlStore:
     @property
     def oauth(self) -> SqlOAuthStore:
         return self._oauth
+
+    # -- usage analytics --
+    def usage_rows(
+        self,
+        *,
+        since: datetime,
+        secret_id: str | None = None,
+        client_id: str | None = None,
+        per_secret: bool = False,
+    ) -> list[UsageRow]:
+        with self._connect() as conn:
+            return usage_sql.read_rows(
+                conn, since=since, secret_id=secret_id, client_id=client_id, per_secret=per_secret
+            )
+
+    def prune_usage(self, before: datetime) -> int:
+        with self._write() as conn:
+            return usage_sql.prune(conn, before)
+
+    # -- dashboard queries --
+    def search_clients(
+        self,
+        *,
+        text: str | None = None,
+        enabled: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Client], int]:
+        with self._connect() as conn:
+            rows, total = browse_sql.search_clients(
+                conn, text=text, enabled=enabled, limit=limit, offset=offset
+            )
+        return [_client(row) for row in rows], total
+
+    def count_active_secrets(self, now: datetime) -> int:
+        with self._connect() as conn:
+            return browse_sql.count_active_secrets(conn, now)
+
+    def expiring_secrets(self, *, now: datetime, until: datetime, limit: int = 100) -> list[Secret]:
+        with self._connect() as conn:
+            found = _read_secrets(conn, sa.and_(*browse_sql.expiring(now, until)))
+        found.sort(key=lambda s: (s.secret.expires_at, s.secret.secret_id))
+        return [s.secret for s in found[:limit]]
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        with self._connect() as conn:
+            return browse_sql.search_audit(
+                conn,
+                actor=actor,
+                action=action,
+                target_id=target_id,
+                since=since,
+                until=until,
+                before_id=before_id,
+                limit=limit,
+            )
 
 
 _OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

@@ -86,7 +86,8 @@ async def test_introspection_needs_keyhive_verify(
     with_jwt = await client.post(
         "/oauth/introspect", data={"token": token}, headers={"Authorization": f"Bearer {token}"}
     )
-    assert with_jwt.status_code == 401
+    # An access token is a credential like any other, but never carries keyhive:* scopes.
+    assert with_jwt.status_code == 403
 
 
 async def test_introspection_needs_a_token_parameter(

@@ -194,6 +194,8 @@ class Verification:
     ratelimit: RateLimitStatus | None = None
     #: Credits left after this verification (None: unlimited or not known).
     remaining: int | None = None
+    #: The scopes in force when they are not the secret's own: an OAuth access token's.
+    granted: tuple[str, ...] | None = None
 
     @property
     def valid(self) -> bool:
@@ -209,6 +211,8 @@ class Verification:
 
     @property
     def scopes(self) -> tuple[str, ...]:
+        if self.granted is not None:
+            return self.granted
         return self.secret.scopes if self.secret else ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,7 +222,7 @@ class Verification:
             "code": self.code.value,
             "client_id": client.client_id if client else None,
             "secret_id": secret.secret_id if secret else None,
-            "scopes": list(secret.scopes) if secret else [],
+            "scopes": list(self.scopes),
             "owner": client.owner if client else None,
             "name": client.name if client else None,
             "metadata": dict(client.metadata) if client else {},

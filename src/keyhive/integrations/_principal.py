@@ -40,7 +40,7 @@ class Principal:
         return cls(
             client_id=client.client_id,
             secret_id=secret.secret_id,
-            scopes=secret.scopes,
+            scopes=result.scopes,  # an access token's own when it narrows the secret's
             owner=client.owner,
             name=client.name,
             # Read-only: one principal may serve many requests (see keyhive.core.answers).

@@ -9,9 +9,11 @@ and :meth:`KeyHive.from_parts` takes them ready-made.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final, Unpack
 
+from keyhive.core.errors import KeyhiveError
 from keyhive.core.scopes import ADMIN_SCOPE as _ADMIN_SCOPE
 from keyhive.core.scopes import VERIFY_SCOPE as _VERIFY_SCOPE
 from keyhive.counters.factory import HiveOptions, Parts, build
@@ -23,10 +25,11 @@ from keyhive.service.bootstrap import Bootstrap
 from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
-from keyhive.service.pipeline import Pipeline
+from keyhive.service.pipeline import AccessTokens, Pipeline
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 
+log = logging.getLogger(__name__)
 ADMIN_SCOPE: Final = _ADMIN_SCOPE
 VERIFY_SCOPE: Final = _VERIFY_SCOPE
 ADMIN_OWNER: Final = _ADMIN_OWNER
@@ -78,9 +81,27 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Ve
             credits=parts.credits,
             usage=parts.usage,
         )
+        self.pipeline.access_tokens = self._local_access_tokens
         self._change_hooks: list[Callable[[str, str], None]] = []
         self._close_hooks: list[Callable[[], None]] = []
         self._feed: ChangeFeed | None = parts.start(self._heard, self._lost)
+
+    def _local_access_tokens(self) -> AccessTokens | None:
+        """The checker of this hive's OAuth access tokens (built on the first JWT seen).
+
+        None, so JWTs answer NOT_FOUND, when OAuth is not installed (the ``oauth`` extra)
+        or has no issuer and audience to check tokens against.
+        """
+        try:
+            from keyhive.service.oauth.verifier import AccessTokenVerifier
+        except ImportError:
+            log.info("access tokens refused: the oauth extra is not installed")
+            return None
+        try:
+            return AccessTokenVerifier.for_hive(self)
+        except (ValueError, KeyhiveError) as exc:
+            log.info("access tokens refused: %s", exc)
+            return None
 
     def _heard(self, target_type: str, target_id: str) -> None:
         """Another process changed a client or secret: forget what we knew of it."""

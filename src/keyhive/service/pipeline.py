@@ -20,10 +20,11 @@ import dataclasses
 import enum
 import functools
 import hmac
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from keyhive.core import validation as check
 from keyhive.core.clock import Clock
@@ -33,6 +34,7 @@ from keyhive.core.errors import InvalidInput
 from keyhive.core.hashing import Hashing
 from keyhive.core.ipallow import ip_allowed
 from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.oauth import looks_like_jwt
 from keyhive.core.quotas import credit_period, period_end
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
@@ -59,6 +61,31 @@ class Stage(enum.Enum):
     LOOKUP = "lookup"  # read the store, then match
     SLOW = "slow"  # records known: a slow hash, or a write after a match, decides
     COUNT = "count"  # matched and judged: spend rate limits and credits in Redis
+    ACCESS_TOKEN = "access token"  # an OAuth JWT: fetch keys or read its secret's state
+
+
+class TokenVerdict(Protocol):
+    """What an access-token check answers (keyhive.service.oauth.verifier)."""
+
+    @property
+    def code(self) -> Code: ...
+
+    @property
+    def client(self) -> Client | None: ...
+
+    @property
+    def secret(self) -> Secret | None: ...
+
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+
+
+class AccessTokens(Protocol):
+    """Checks OAuth access tokens (JWTs) that keyhive signed; see docs/oauth.md."""
+
+    def verify(self, token: str, scopes: Sequence[str] = ()) -> TokenVerdict: ...
+
+    def verify_cached(self, token: str, scopes: Sequence[str] = ()) -> TokenVerdict | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +149,11 @@ class Pipeline:
         self._credits = credits
         self._usage = usage
         self._dummy = digester("keyhive dummy credential")
+        #: Builds the access-token checker on the first JWT seen (None: JWTs are refused).
+        self.access_tokens: Callable[[], AccessTokens | None] | None = None
+        self._tokens: AccessTokens | None = None
+        self._tokens_tried = False
+        self._tokens_lock = threading.Lock()
 
     # -- first stage: no I/O ---------------------------------------------------------------
     def start(
@@ -132,7 +164,10 @@ class Pipeline:
         if required is None:
             return _NOT_FOUND
         if type(credential) is TokenCredential:
-            return self._start_token(credential.token, None, required, ip)
+            token = credential.token
+            if self.access_tokens is not None and looks_like_jwt(token):
+                return self._start_access_token(token, required)
+            return self._start_token(token, None, required, ip)
         if type(credential) is PairCredential:
             return self._start_pair(credential.client_id, credential.secret, required, ip)
         return _NOT_FOUND
@@ -168,6 +203,44 @@ class Pipeline:
             epoch=epoch,
         )
         return self._known_or_pending(presented)
+
+    def _start_access_token(self, token: str, required: tuple[str, ...]) -> Verification | Pending:
+        """An OAuth access token: its signature, claims and secret decide (no digest)."""
+        checker = self._tokens
+        if self._tokens_tried and checker is None:
+            return _NOT_FOUND
+        found = checker.verify_cached(token, required) if checker is not None else None
+        if found is None:  # keys to fetch, a secret to read, or the checker to build
+            presented = Presented(
+                text=token,
+                secret=token,
+                key=b"",
+                lookup="j:",
+                prefix=None,
+                expected_client=None,
+                required=required,
+                ip=None,
+                throttle_keys=(),
+                epoch=0,
+            )
+            return Pending(Stage.ACCESS_TOKEN, presented)
+        return self._token_answer(found)
+
+    def _access_tokens(self) -> AccessTokens | None:
+        if not self._tokens_tried and self.access_tokens is not None:
+            with self._tokens_lock:
+                if not self._tokens_tried:
+                    self._tokens = self.access_tokens()
+                    self._tokens_tried = True
+        return self._tokens
+
+    def _token_answer(self, found: TokenVerdict) -> Verification:
+        """An access token's verdict as a Verification, counted like a secret's use."""
+        secret, client = found.secret, found.client
+        if secret is None or client is None:  # not a token of ours, or no longer anyone's
+            return _NOT_FOUND
+        self._usage.add(secret.secret_id, self.clock.now(), found.code)
+        return Verification(found.code, client, secret, granted=found.scopes)
 
     def _start_pair(
         self, client_id: object, secret: object, required: tuple[str, ...], ip: str | None
@@ -219,6 +292,11 @@ class Pipeline:
             return self._count(pending.secret, pending.client, self.clock.now())
         presented, known = pending.presented, pending.known
         assert presented is not None
+        if pending.stage is Stage.ACCESS_TOKEN:
+            checker = self._access_tokens()
+            if checker is None:
+                return _NOT_FOUND
+            return self._token_answer(checker.verify(presented.text, presented.required))
         if known is None:
             cache = self.cache
             epoch = cache.epoch if cache is not None else 0

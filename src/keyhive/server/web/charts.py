@@ -27,6 +27,8 @@ COLOURS: Final = {
     Code.USAGE_EXCEEDED: "#cc79a7",
     Code.IP_NOT_ALLOWED: "#56b4e9",
 }
+#: For a code added later without a colour of its own.
+OTHER: Final = "#999999"
 _LEFT, _RIGHT, _TOP, _BOTTOM = 48, 12, 12, 28
 _LEGEND_ROW: Final = 20
 _LEGEND_COLUMNS: Final = 3
@@ -91,7 +93,7 @@ def usage_chart(
             base -= h
             parts.append(
                 f'<rect x="{x:.2f}" y="{base:.2f}" width="{bar_w:.2f}" height="{h:.2f}" '
-                f'fill="{COLOURS[code]}"><title>{_label(at, series.window.bucket)} '
+                f'fill="{COLOURS.get(code, OTHER)}"><title>{_label(at, series.window.bucket)} '
                 f"{code.value}: {count}</title></rect>"
             )
     ticks = sorted({0, buckets // 2, buckets - 1}) if series.times else []
@@ -106,7 +108,7 @@ def usage_chart(
         lx = _LEFT + (n % _LEGEND_COLUMNS) * (plot_w / _LEGEND_COLUMNS)
         ly = height + 4 + (n // _LEGEND_COLUMNS) * _LEGEND_ROW
         parts.append(
-            f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{COLOURS[code]}"/>'
+            f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{COLOURS.get(code, OTHER)}"/>'
             f'<text x="{lx + 17:.1f}" y="{ly + 11}" font-size="12" fill="#222">'
             f"{code.value} {totals[code]}</text>"
         )

@@ -31,7 +31,7 @@ def _encoded(text: str) -> bytes:
 class Digester:
     """Makes and checks digests under the configured server keys (newest first)."""
 
-    __slots__ = ("_keyed", "_keys", "newest_id")
+    __slots__ = ("_keyed", "_keys", "_newest", "newest_id")
 
     def __init__(self, keys: ServerKeys) -> None:
         self._keys = keys
@@ -39,12 +39,15 @@ class Digester:
         self._keyed: dict[str, blake2b] = {}
         for ident in keys.ids:
             self._keyed[ident] = blake2b(key=keys.derive(PURPOSE, ident), digest_size=SIZE)
+        self._newest = self._keyed[self.newest_id]
 
-    def __call__(self, text: str) -> bytes:
+    def digest(self, text: str) -> bytes:
         """The digest of ``text`` under the newest key (the cache key of a credential)."""
-        digest = self._keyed[self.newest_id].copy()  # copying the keyed state skips key setup
-        digest.update(_encoded(text))
+        digest = self._newest.copy()  # copying the keyed state skips the key setup
+        digest.update(text.encode("utf-8", "surrogatepass"))
         return digest.digest()
+
+    __call__ = digest
 
     def under(self, key_id: str, text: str) -> bytes | None:
         """The digest of ``text`` under key ``key_id``; None if that key is not configured."""

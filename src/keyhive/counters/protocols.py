@@ -48,14 +48,17 @@ class CredentialCache(Protocol):
 
     epoch: int
     digest: Callable[[str], bytes]
-    hits: int
-    misses: int
+    get: Callable[[bytes], CacheEntry | None]
+
+    @property
+    def hits(self) -> int: ...
+
+    @property
+    def misses(self) -> int: ...
 
     def __len__(self) -> int: ...
 
     def keys_snapshot(self) -> list[bytes]: ...
-
-    def get(self, key: bytes) -> CacheEntry | None: ...
 
     def put(
         self, key: bytes, secret: Secret, client: Client, *, epoch: int | None = None

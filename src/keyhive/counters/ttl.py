@@ -43,16 +43,21 @@ class TTLCache(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[float, int, V]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     def get(self, key: K) -> V | None:
         """The live value for ``key`` (refreshed as most recently used), else None."""
         with self._lock:
             found = self._entries.get(key)
             if found is None:
+                self.misses += 1
                 return None
             if found[0] > self._monotonic():
                 self._entries.move_to_end(key)
+                self.hits += 1
                 return found[2]
+            self.misses += 1
             del self._entries[key]
             self._bytes -= found[1]
         if self._on_evict is not None:

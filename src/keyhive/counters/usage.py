@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from keyhive.core.clock import Clock
@@ -24,6 +24,8 @@ _HOUR = timedelta(hours=1)
 #: How often expired usage buckets are deleted, at most.
 PRUNE_EVERY: Final = timedelta(hours=1)
 _VALID = Code.VALID
+#: Before any time: "none yet", without a None check on the path of every verification.
+NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 Flush = Callable[[Mapping[str, Usage]], None]
 
@@ -50,11 +52,11 @@ class _Tally:
 
     def __init__(self) -> None:
         self.count = 0  # VALID verifications (usage_count)
-        self.last: datetime | None = None  # the latest VALID one (last_used_at)
+        self.last = NEVER  # the latest VALID one (last_used_at); NEVER: none yet
         self.credits_period: str | None = None
         self.credits_used = 0
-        self.hour: datetime | None = None  # the hour VALID is counted for
-        self.hour_end: datetime | None = None
+        self.hour = NEVER  # the hour VALID is counted for (NEVER: none yet)
+        self.hour_end = NEVER
         self.moved = 0  # VALID already in codes
         self.codes: dict[tuple[datetime, Code], int] = {}
 
@@ -67,7 +69,7 @@ class _Tally:
         Called after ``count`` counted ``when``, so that one stays with the new hour.
         """
         current = self.count - 1 - self.moved
-        if self.hour is not None and current:
+        if self.hour is not NEVER and current:
             self.bump((self.hour, _VALID), current)
         self.moved += current
         self.hour = hour_of(when)
@@ -81,16 +83,17 @@ class _Tally:
     def usage(self) -> Usage:
         codes = dict(self.codes)
         current = self.count - self.moved
-        if self.hour is not None and current:
+        if self.hour is not NEVER and current:
             key = (self.hour, _VALID)
             codes[key] = codes.get(key, 0) + current
-        return Usage(self.count, self.last, self.credits_period, self.credits_used, codes)
+        last = None if self.last is NEVER else self.last
+        return Usage(self.count, last, self.credits_period, self.credits_used, codes)
 
     def merge(self, used: Usage) -> None:
         """Take back a batch that could not be written."""
         self.count += used.count
         self.moved += used.count  # its VALID counts are all in used.codes
-        if used.last_used_at is not None and (self.last is None or used.last_used_at > self.last):
+        if used.last_used_at is not None and used.last_used_at > self.last:
             self.last = used.last_used_at
         if self.credits_period is None and used.credits_period is not None:
             self.credits_period = used.credits_period
@@ -132,13 +135,11 @@ class UsageBuffer:
                 entry = self._pending[secret_id] = _Tally()
             if code is _VALID:
                 entry.count += 1
-                last = entry.last
-                if last is None or when > last:
+                if when > entry.last:
                     entry.last = when
-                    end = entry.hour_end
-                    if end is None or when >= end:
+                    if when >= entry.hour_end:
                         entry.roll(when)
-                elif entry.hour is not None and when < entry.hour:
+                elif when < entry.hour:
                     entry.late(when)
             else:
                 entry.bump((self._hour_of(when), code), 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from keyhive.core.credentials import Credential, PairCredential, TokenCredential
+from keyhive.core.credentials import Credential, PairCredential
 from keyhive.core.model import Verification
 from keyhive.service._base import HiveBase
 
@@ -21,7 +21,7 @@ class Verifying(HiveBase):
         token is answered NOT_FOUND before any storage access; a wrong guess costs a
         keyed digest, never a slow hash.
         """
-        return self.pipeline.verify(TokenCredential(token), scopes, ip=ip)
+        return self.pipeline.verify_token(token, scopes, ip)
 
     def verify_pair(
         self, client_id: str, secret: str, scopes: Sequence[str] = (), *, ip: str | None = None

@@ -108,7 +108,8 @@ def usage_chart(
         lx = _LEFT + (n % _LEGEND_COLUMNS) * (plot_w / _LEGEND_COLUMNS)
         ly = height + 4 + (n // _LEGEND_COLUMNS) * _LEGEND_ROW
         parts.append(
-            f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{COLOURS.get(code, OTHER)}"/>'
+            f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" '
+            f'fill="{COLOURS.get(code, OTHER)}"/>'
             f'<text x="{lx + 17:.1f}" y="{ly + 11}" font-size="12" fill="#222">'
             f"{code.value} {totals[code]}</text>"
         )

@@ -42,6 +42,15 @@ class Settings:
     oauth_token_lifetime: timedelta = timedelta(minutes=15)
     oauth_alg: str = DEFAULT_ALGORITHM
     oauth_key_rotation: timedelta = timedelta(days=30)
+    # -- webhooks (see docs/webhooks.md) --
+    #: Targets on private, loopback and link-local addresses (and plain http) allowed.
+    webhook_allow_private: bool = False
+    #: How many days before a secret expires ``secret.expiring`` is sent.
+    webhook_expiring_days: int = 7
+    #: ``credits.low`` once the credits left fall below this share of the grant.
+    webhook_credits_low: float = 0.10
+    #: The longest one delivery attempt may take per step (connect, send, answer).
+    webhook_timeout: timedelta = timedelta(seconds=10)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -61,6 +70,7 @@ class Settings:
             oauth_token_lifetime=_duration(env, "KEYHIVE_OAUTH_TOKEN_LIFETIME", "15m"),
             oauth_alg=env.get("KEYHIVE_OAUTH_ALG") or DEFAULT_ALGORITHM,
             oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
+            **_webhook_settings(env),
         )
         return settings.with_overrides(**overrides)
 
@@ -128,3 +138,35 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
         return parse_duration(env.get(name) or default)
     except InvalidDuration:
         raise ConfigurationError(f"{name} is not a duration like 15m, 24h or 30d") from None
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _webhook_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``KEYHIVE_WEBHOOK_*`` variables, checked: a typo is one clear error."""
+    allow = env.get("KEYHIVE_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
+    if allow not in _TRUE | _FALSE:
+        raise ConfigurationError("KEYHIVE_WEBHOOK_ALLOW_PRIVATE must be 1 or 0 (true or false)")
+    days_text = env.get("KEYHIVE_WEBHOOK_EXPIRING_DAYS") or "7"
+    if not days_text.isdigit() or not 1 <= int(days_text) <= 60:
+        raise ConfigurationError(
+            "KEYHIVE_WEBHOOK_EXPIRING_DAYS must be a whole number from 1 to 60"
+        )
+    low_text = (env.get("KEYHIVE_WEBHOOK_CREDITS_LOW") or "10%").strip().removesuffix("%")
+    try:
+        low = float(low_text) / 100
+    except ValueError:
+        low = -1.0
+    if not 0 < low < 1:
+        raise ConfigurationError("KEYHIVE_WEBHOOK_CREDITS_LOW must be a share like 10%")
+    timeout = _duration(env, "KEYHIVE_WEBHOOK_TIMEOUT", "10s")
+    if not timedelta(seconds=1) <= timeout <= timedelta(seconds=60):
+        raise ConfigurationError("KEYHIVE_WEBHOOK_TIMEOUT must be from 1s to 60s")
+    return {
+        "webhook_allow_private": allow in _TRUE,
+        "webhook_expiring_days": int(days_text),
+        "webhook_credits_low": low,
+        "webhook_timeout": timeout,
+    }

@@ -13,7 +13,7 @@ from typing import Final, Unpack
 
 from keyhive.core.scopes import ADMIN_SCOPE as _ADMIN_SCOPE
 from keyhive.core.scopes import VERIFY_SCOPE as _VERIFY_SCOPE
-from keyhive.counters.factory import HiveOptions, Parts, build
+from keyhive.counters.factory import HiveOptions, Parts, build, signal_buffer
 from keyhive.counters.protocols import ChangeFeed, CredentialCache
 from keyhive.service.admins import ADMIN_CLIENT_NAME as _ADMIN_CLIENT_NAME
 from keyhive.service.admins import ADMIN_OWNER as _ADMIN_OWNER
@@ -23,6 +23,7 @@ from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import Pipeline
 from keyhive.service.verifying import Verifying
+from keyhive.service.webhooks import Webhooks
 
 ADMIN_SCOPE: Final = _ADMIN_SCOPE
 VERIFY_SCOPE: Final = _VERIFY_SCOPE
@@ -30,7 +31,7 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
+class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog, Webhooks):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given
@@ -63,6 +64,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
         self._usage = parts.usage
         self._cache = parts.cache
         self._invalidator = parts.invalidator
+        self._signals = signal_buffer(self._write_signals)
         self.pipeline = Pipeline(
             store=parts.store,
             hashing=parts.hashing,
@@ -74,6 +76,8 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
             rate=parts.rate,
             credits=parts.credits,
             usage=parts.usage,
+            signals=self._signals,
+            credits_low=parts.settings.webhook_credits_low,
         )
         self._change_hooks: list[Callable[[str, str], None]] = []
         self._close_hooks: list[Callable[[], None]] = []
@@ -112,11 +116,13 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
         if self._invalidator is not None:
             self._invalidator.stop()
         self._usage.close()
+        self._signals.close()
         self.store.close()
 
     def flush(self) -> None:
-        """Write pending usage counts now."""
+        """Write pending usage counts (and webhook signals) now."""
         self._usage.flush()
+        self._signals.flush()
 
     def __enter__(self) -> KeyHive:
         return self

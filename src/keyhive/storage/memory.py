@@ -13,8 +13,12 @@ from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
+from keyhive.core.webhooks import Event, Webhook
+from keyhive.storage import webhooks_memory
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_memory import MemoryOAuthStore
+from keyhive.storage.webhooks import WebhookRecord
+from keyhive.storage.webhooks_memory import MemoryWebhookStore
 
 
 class _State:
@@ -24,6 +28,12 @@ class _State:
         self.audit: list[AuditEvent] = []
         #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
         self.audit_seals: list[tuple[str, str | None]] = []
+        # -- webhooks: endpoints, the outbox, deliveries (storage/webhooks_memory.py) --
+        self.webhooks: dict[str, WebhookRecord] = {}
+        self.webhook_events: dict[str, Event] = {}
+        self.webhook_deliveries: dict[int, webhooks_memory.Row] = {}
+        self.webhook_keys: set[tuple[str, str | None, str | None]] = set()
+        self.webhook_next = 0
 
 
 class _MemoryTransaction:
@@ -117,6 +127,13 @@ class _MemoryTransaction:
             )
             self._s.secrets[secret.secret_id] = dataclasses.replace(old, secret=revoked)
 
+    # -- webhooks (the outbox) ---------------------------------------------------------------
+    def webhook_subscriptions(self) -> list[Webhook]:
+        return webhooks_memory.subscriptions(self._s)
+
+    def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
+        return webhooks_memory.enqueue(self._s, event, webhook_ids)
+
 
 class MemoryStore:
     """Keeps everything in dicts behind one lock; a failed transaction leaves no trace.
@@ -130,6 +147,7 @@ class MemoryStore:
         self._state = _State()
         self._lock = threading.RLock()
         self._oauth = MemoryOAuthStore(self)
+        self._webhooks = MemoryWebhookStore(self)
 
     def migrate(self) -> None:
         return None
@@ -252,3 +270,8 @@ class MemoryStore:
     @property
     def oauth(self) -> MemoryOAuthStore:
         return self._oauth
+
+    # -- webhooks --------------------------------------------------------------------------
+    @property
+    def webhooks(self) -> MemoryWebhookStore:
+        return self._webhooks

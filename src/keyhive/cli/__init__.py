@@ -11,8 +11,9 @@ from .scan import scan
 from .secrets import secret
 from .setup import init, serve
 from .verify import verify
+from .webhooks import webhook
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth):
+for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, webhook):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

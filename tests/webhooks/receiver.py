@@ -82,7 +82,9 @@ class Receiver:
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def _take(self, headers: dict[str, str], body: bytes, path: str) -> int:
         ident = headers.get("webhook-id", "")

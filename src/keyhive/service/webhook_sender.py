@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+import httpcore
 import httpx
 
 from keyhive.core.errors import ConfigurationError
@@ -191,7 +192,7 @@ class WebhookSender:
             error = f"refused: {exc}"
         except ConfigurationError as exc:
             error = str(exc)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, httpcore.TimeoutException):
             error = "timed out"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"

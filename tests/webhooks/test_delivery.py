@@ -10,8 +10,8 @@ from keyhive import FrozenClock, KeyHive
 from keyhive.core.webhooks import EVENT_TYPES
 from keyhive.service.webhook_sender import WebhookSender
 
-from .receiver import Receiver
 from .conftest import subscribe
+from .receiver import Receiver
 from .scenario import EXPECTED, play
 
 
@@ -99,9 +99,7 @@ def test_payloads_hold_no_token_hash_digest_or_signing_secret(
     assert not names & {"token", "hash", "digest", "secret_hash", "stored", "signing_secret"}
 
 
-def test_the_signing_secret_is_stored_sealed_only(
-    whive: KeyHive, receiver: Receiver
-) -> None:
+def test_the_signing_secret_is_stored_sealed_only(whive: KeyHive, receiver: Receiver) -> None:
     created = subscribe(whive, receiver)
     record = whive.store.webhooks.get(created.webhook.webhook_id)
     assert record is not None

@@ -156,9 +156,7 @@ def test_a_lease_keeps_a_second_sender_off_until_it_expires(
     assert not owned
 
 
-def test_redirects_are_not_followed(
-    whive: KeyHive, receiver: Receiver, senders: Senders
-) -> None:
+def test_redirects_are_not_followed(whive: KeyHive, receiver: Receiver, senders: Senders) -> None:
     created = subscribe(whive, receiver, "client.disabled")
     receiver.status = 302
     whive.disable_client(whive.create_client("acme").client_id)

@@ -39,9 +39,7 @@ def test_secret_expiring_arrives_once_per_secret(
     sender = senders(whive)
     sender.step()
     minutes(sender, clock, 5)
-    assert [r.payload["data"]["secret"]["secret_id"] for r in receiver.received] == [
-        soon.secret_id
-    ]
+    assert [r.payload["data"]["secret"]["secret_id"] for r in receiver.received] == [soon.secret_id]
     clock.advance(timedelta(days=3))  # ``later`` is now 7 days from expiring
     minutes(sender, clock, 5)
     clock.advance(timedelta(days=3))  # ``soon`` has expired: no second expiring for it

@@ -5,8 +5,6 @@ never shows it. A hive that cannot keep signing secrets (no durable server key, 
 webhooks extra missing) answers 503 ``webhooks-unavailable``.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
@@ -77,7 +75,7 @@ def webhooks_router(hive: AsyncKeyHive, proxies: TrustedProxies) -> APIRouter:
     @router.delete(
         "/{webhook_id}",
         status_code=204,
-        responses=errors(401, 403, 404, 429, 503),
+        responses=errors(401, 403, 404, 422, 429, 503),
         summary="Remove a webhook endpoint; its pending deliveries are dropped",
     )
     async def remove(actor: Actor, webhook_id: WebhookId) -> Response:
@@ -104,7 +102,7 @@ def webhooks_router(hive: AsyncKeyHive, proxies: TrustedProxies) -> APIRouter:
         "/{webhook_id}/test",
         status_code=202,
         response_model=DeliveryOut,
-        responses=errors(401, 403, 404, 409, 429, 503),
+        responses=errors(401, 403, 404, 409, 422, 429, 503),
         summary="Queue a webhook.test event for this endpoint",
         description="The sender of `keyhive serve` delivers it like any event; follow it "
         "in the endpoint's deliveries. 409 if the endpoint is disabled.",

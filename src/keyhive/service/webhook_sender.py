@@ -84,7 +84,7 @@ class WebhookSender:
         *,
         store: Store | None = None,
         client: httpx.Client | None = None,
-        resolve: Resolve = system_resolve,
+        resolve: Resolve | None = None,
         rng: random.Random | None = None,
         batch: int = 16,
         poll: float = 1.0,
@@ -97,7 +97,11 @@ class WebhookSender:
         self._expiring = timedelta(days=settings.webhook_expiring_days)
         timeout = settings.webhook_timeout.total_seconds()
         self._client = client or make_client(
-            Guard(allow_private=settings.webhook_allow_private, resolve=resolve), timeout
+            Guard(
+                allow_private=settings.webhook_allow_private,
+                resolve=resolve or hive.webhook_resolver or system_resolve,
+            ),
+            timeout,
         )
         self._owns_client = client is None
         #: Connect, send and answer are each bounded by the timeout; a margin on top.

@@ -11,7 +11,7 @@ delivers them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from keyhive.core import validation as check
@@ -52,6 +52,10 @@ class Webhooks(HiveBase):
     """``create_webhook``, ``list_webhooks``, ``remove_webhook``, ``webhook_deliveries``,
     ``test_webhook``."""
 
+    #: How webhook hosts are resolved, ``(host, port) -> addresses`` (None: the system's
+    #: resolver). Tests replace it, so that no name is looked up outside the machine.
+    webhook_resolver: Callable[[str, int], list[str]] | None = None
+
     def create_webhook(
         self,
         url: str,
@@ -70,9 +74,11 @@ class Webhooks(HiveBase):
         target = check_url(url, allow_private=allow)
         subscribed = check_events(events)
         about = check.text(description, "description", limit=MAX_DESCRIPTION, optional=True)
-        sealing, guard = _extras()
+        sealing, guard, system_resolve = _extras()
         self._require_durable_key()
-        guard(allow_private=allow).check_url(target)
+        guard(allow_private=allow, resolve=self.webhook_resolver or system_resolve).check_url(
+            target
+        )
         if len(self.store.webhooks.all()) >= MAX_WEBHOOKS:
             raise Conflict(f"there are {MAX_WEBHOOKS} webhooks already: remove one first")
         shown, raw = new_secret()
@@ -182,16 +188,16 @@ class Webhooks(HiveBase):
             outbox.enqueue(tx, events)
 
 
-def _extras() -> tuple[Any, Any]:
-    """The sealing module and the guard: they need the webhooks extra."""
+def _extras() -> tuple[Any, Any, Any]:
+    """The sealing module, the guard and the resolver: they need the webhooks extra."""
     try:
         import cryptography  # noqa: F401
         import standardwebhooks  # noqa: F401
 
         from keyhive.service import sealing
-        from keyhive.service.webhook_http import Guard
+        from keyhive.service.webhook_http import Guard, system_resolve
     except ImportError:
         raise WebhooksUnavailable(
             "webhooks need the webhooks extra: pip install 'keyhive[webhooks]'"
         ) from None
-    return sealing, Guard
+    return sealing, Guard, system_resolve

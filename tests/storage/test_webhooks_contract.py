@@ -123,6 +123,7 @@ def test_finishing_records_the_attempt_and_the_endpoint_state(two: Store) -> Non
     )
     assert webhooks.claim(NOW, "one", 10, LEASE) == []
     (again,) = webhooks.claim(retry, "one", 10, retry + timedelta(minutes=1))
+    assert again.delivery.attempts == 1
     later = retry + timedelta(seconds=1)
     assert webhooks.finish(number, "one", Attempt(later, True, "delivered", None, 200)) == (
         True,

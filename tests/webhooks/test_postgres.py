@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from keyhive import FrozenClock, KeyHive, Settings
+from keyhive import FrozenClock, Settings
 from keyhive.service.webhook_sender import WebhookSender
 
 from .conftest import MakeHive, subscribe

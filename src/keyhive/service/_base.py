@@ -75,15 +75,16 @@ class HiveBase:
             after=after.to_dict() if after is not None else None,
         )
 
-    def _audit(self, tx: Transaction, event: AuditEvent, *, also: Sequence[str] = ()) -> None:
-        """Append a change's audit event and, in the same transaction, the webhook events
-        it causes (``also``: types beyond the action's own, e.g. ``secret.leaked``).
+    def _audit(self, tx: Transaction, *events: AuditEvent, also: Sequence[str] = ()) -> None:
+        """Append the audit events of a change and, in the same transaction, the webhook
+        events they cause (``also``: types beyond each action's own, e.g. ``secret.leaked``).
 
         The outbox rows go first: an appender holding the audit chain's lock then waits
         for no other row (the rule in storage/audit_chain_sql.py).
         """
-        outbox.enqueue(tx, outbox.events_of(event, also))
-        tx.append_audit(event)
+        outbox.enqueue(tx, [made for event in events for made in outbox.events_of(event, also)])
+        for event in events:
+            tx.append_audit(event)
 
     _change_hooks: list[Callable[[str, str], None]]
     _close_hooks: list[Callable[[], None]]

@@ -155,9 +155,11 @@ class LeakResponse(SecretLifecycle):
                         done.append((current.secret, after))
                 tx.revoke_secrets([after for _before, after in done])
                 # Audit events last: an appender holding the chain lock waits for no row.
-                for before, after in done:
-                    event = self._event(actor, "secret.revoke", after, before, after)
-                    self._audit(tx, event, also=(LEAKED,))
+                events = [
+                    self._event(actor, "secret.revoke", after, before, after)
+                    for before, after in done
+                ]
+                self._audit(tx, *events, also=(LEAKED,))
             for _before, after in done:
                 self._changed("secret", after.secret_id)
             log.info("revoked %d leaked secret(s)", len(done))

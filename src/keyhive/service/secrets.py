@@ -171,8 +171,11 @@ class SecretLifecycle(ClientLifecycle):
             }
             tx.patch_secret(secret_id, changes)
             after = dataclasses.replace(old, **changes)
-            self._audit(tx, self._event(actor, "secret.rotate", after, old, after))
-            self._audit(tx, self._event(actor, "secret.issue", new, None, new))
+            self._audit(
+                tx,
+                self._event(actor, "secret.rotate", after, old, after),
+                self._event(actor, "secret.issue", new, None, new),
+            )
             return new
 
         issued = self._insert_new(first, write, rotating=secret_id)

@@ -132,11 +132,18 @@ class WebhookSender:
             self._thread.start()
 
     def _run(self) -> None:
+        failing = False  # log an outage once when it starts, not every second
         while not self._stop.is_set():
             try:
                 self.step()
             except Exception as exc:  # the database may be back next round
-                log.warning("webhook sender round failed: %s", type(exc).__name__)
+                if not failing:
+                    log.warning("webhook sender stopped sending: %s", type(exc).__name__)
+                failing = True
+            else:
+                if failing:
+                    log.warning("webhook sender is sending again")
+                failing = False
             self._wake.wait(self._poll)
             self._wake.clear()
 
@@ -146,7 +153,7 @@ class WebhookSender:
         self._wake.set()
         self._unsubscribe()
         if self._thread is not None:
-            self._thread.join(timeout=3 * self._lease.total_seconds())
+            self._thread.join(timeout=self._lease.total_seconds())
         self._pool.shutdown(wait=True)
         try:
             self._store.webhooks.release(self.owner)

@@ -2,8 +2,9 @@
 
 A real ``keyhive serve`` on SQLite delivers to a real receiver. While it is sending one
 event (the receiver holds the request open) more changes commit; then it is killed with
-SIGKILL. A new ``keyhive serve`` delivers every committed event: those never tried at
-once, the one in flight once its lease ends (with the same id: at least once).
+SIGKILL. A new ``keyhive serve`` delivers every committed event once the dead sender's
+lease ends (the endpoint gets one request at a time), the one that was in flight again,
+with the same id: at least once.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_a_killed_serve_loses_no_committed_event(
             ["secret.issued", "client.disabled", "client.enabled", "secret.revoked"]
         )
         hook = made.json()["webhook_id"]
-        while True:  # the one in flight goes again once its lease ends (3 timeouts + 5 s)
+        while True:  # once the dead sender's lease ends (3 timeouts + 5 s)
             deliveries = api.get(f"/v1/webhooks/{hook}/deliveries").json()["items"]
             if all(d["status"] == "delivered" for d in deliveries):
                 break

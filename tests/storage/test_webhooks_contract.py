@@ -97,12 +97,19 @@ def test_claims_take_the_oldest_due_delivery_of_each_endpoint(two: Store) -> Non
         ("wh_b", "msg_0"),
     ]
     assert first[0].event.data == {"n": "msg_0"} and first[0].record == hook("wh_a")
-    second = webhooks.claim(NOW, "two", 10, LEASE)
-    assert [c.event.event_id for c in second] == ["msg_1", "msg_1"]
-    assert webhooks.claim(NOW, "three", 1, LEASE)[0].event.event_id == "msg_2"
-    # Once the leases end, the deliveries not recorded are due again.
-    later = [c.event.event_id for c in webhooks.claim(LEASE + timedelta(seconds=1), "x", 10, LEASE)]
-    assert later == ["msg_0", "msg_0"]
+    # One delivery in flight per endpoint: nothing more until those are recorded.
+    assert webhooks.claim(NOW, "two", 10, LEASE) == []
+    assert not webhooks.due(NOW)
+    done = Attempt(NOW, True, "delivered", None, 200)
+    webhooks.finish(first[0].delivery.delivery_id, "one", done)
+    (second,) = webhooks.claim(NOW, "two", 10, LEASE)
+    assert (second.record.webhook.webhook_id, second.event.event_id) == ("wh_a", "msg_1")
+    # Once a lease ends, the delivery not recorded is due again.
+    later = LEASE + timedelta(seconds=1)
+    assert [c.event.event_id for c in webhooks.claim(later, "x", 10, later)] == [
+        "msg_0",
+        "msg_1",
+    ]
 
 
 def test_finishing_records_the_attempt_and_the_endpoint_state(two: Store) -> None:

@@ -6,8 +6,8 @@ connections, so the hot routes never wait for it. Each :meth:`WebhookSender.step
 1. every minute (by the hive's clock), writes ``secret.expiring`` and ``secret.expired``
    events for secrets whose expiry came near or passed: once per secret ever, by the
    outbox's unique (type, subject, period), however many nodes scan;
-2. claims due deliveries with a lease (the oldest due one of each endpoint, so each
-   endpoint gets its events in order from one sender), sends them (endpoints in
+2. claims due deliveries with a lease (the oldest due one of each endpoint with none in
+   flight, so an endpoint gets one request at a time), sends them (endpoints in
    parallel), and records each attempt. A failed attempt is retried after 1 min, 5 min,
    30 min, 2 h, 8 h and 24 h (each moved by up to 10 % either way); after the 7th it is
    given up. An endpoint that has failed for 3 days without one success is disabled,

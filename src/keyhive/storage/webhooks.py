@@ -10,8 +10,10 @@ and listed.
 Claiming: a sender takes due deliveries with a lease (``lease_owner``, ``lease_until``)
 in a short write transaction, on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so senders
 on many nodes pass over each other's rows instead of waiting; on SQLite the write lock
-already admits one claimer at a time. The HTTP request runs outside any transaction; a
-sender that dies leaves a lease that expires, and the delivery is sent again.
+already admits one claimer at a time. An endpoint with a delivery in flight gets no
+other until that one is recorded: one request at a time per endpoint. The HTTP request
+runs outside any transaction; a sender that dies leaves a lease that expires, and the
+delivery is sent again.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class WebhookStore(Protocol):
 
     def claim(self, now: datetime, owner: str, limit: int, lease_until: datetime) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries to ``owner``: the oldest due one of each
-        enabled endpoint, so one sender sends an endpoint's events in order."""
+        enabled endpoint that has no delivery in flight. So an endpoint gets one request
+        at a time, across all senders, its events in order (until one needs a retry)."""
         ...
 
     def finish(

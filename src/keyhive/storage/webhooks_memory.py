@@ -110,6 +110,13 @@ class MemoryWebhookStore:
 
     def _due(self, now: datetime) -> list[Row]:
         hooks = self._s.webhooks
+        busy = {
+            row.delivery.webhook_id
+            for row in self._s.webhook_deliveries.values()
+            if row.delivery.status == PENDING
+            and row.lease_until is not None
+            and row.lease_until >= now
+        }
         return [
             row
             for _n, row in sorted(self._s.webhook_deliveries.items())
@@ -119,6 +126,7 @@ class MemoryWebhookStore:
             and (row.lease_until is None or row.lease_until < now)
             and row.delivery.webhook_id in hooks
             and hooks[row.delivery.webhook_id].webhook.enabled
+            and row.delivery.webhook_id not in busy
         ]
 
     def due(self, now: datetime) -> bool:

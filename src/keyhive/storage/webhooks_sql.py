@@ -195,7 +195,14 @@ class SqlWebhookStore:
 
     # -- the sender --------------------------------------------------------------------------
     def _due_query(self, now: datetime) -> Any:
+        """Due deliveries of enabled endpoints that have none in flight (leased)."""
         d = _deliveries.c
+        other = _deliveries.alias("in_flight")
+        busy = sa.select(other.c.id).where(
+            other.c.webhook_id == d.webhook_id,
+            other.c.status == PENDING,
+            other.c.lease_until >= now,
+        )
         return (
             sa.select(d.id, d.webhook_id)
             .join(_hooks, _hooks.c.webhook_id == d.webhook_id)
@@ -204,6 +211,7 @@ class SqlWebhookStore:
                 d.next_attempt_at <= now,
                 sa.or_(d.lease_until.is_(None), d.lease_until < now),
                 _hooks.c.enabled.is_(True),
+                ~sa.exists(busy),
             )
         )
 
@@ -213,17 +221,27 @@ class SqlWebhookStore:
 
     def claim(self, now: datetime, owner: str, limit: int, lease_until: datetime) -> list[Claimed]:
         d = _deliveries.c
-        query = (
-            self._due_query(now)
-            .order_by(d.id)
-            .limit(limit * _SCAN)
-            .with_for_update(skip_locked=True, of=_deliveries)
-        )
         with self._store._write() as conn:
+            # The oldest due delivery of each endpoint, read without locks; then only
+            # those are locked, skipping any another sender locked meanwhile.
             firsts: dict[str, int] = {}
-            for row in conn.execute(query):
+            scan = self._due_query(now).order_by(d.id).limit(limit * _SCAN)
+            for row in conn.execute(scan):
                 firsts.setdefault(row.webhook_id, row.id)
-            ids = sorted(firsts.values())[:limit]
+            if not firsts:
+                return []
+            locking = (
+                sa.select(d.id)
+                .where(
+                    d.id.in_(sorted(firsts.values())),
+                    d.status == PENDING,
+                    sa.or_(d.lease_until.is_(None), d.lease_until < now),
+                )
+                .order_by(d.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = [row.id for row in conn.execute(locking)]
             if not ids:
                 return []
             conn.execute(
@@ -237,11 +255,10 @@ class SqlWebhookStore:
                 row.event_id: _event(row)
                 for row in conn.execute(sa.select(_events).where(_events.c.event_id.in_(event_ids)))
             }
+            hook_ids = sorted({row.webhook_id for row in rows})
             hooks = {
                 row.webhook_id: _record(row)
-                for row in conn.execute(
-                    sa.select(_hooks).where(_hooks.c.webhook_id.in_(list(firsts)))
-                )
+                for row in conn.execute(sa.select(_hooks).where(_hooks.c.webhook_id.in_(hook_ids)))
             }
         return [
             Claimed(

@@ -118,6 +118,8 @@ class WebhookSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe = hive.on_change(lambda _kind, _ident: self._wake.set())
+        self._stopped = False
+        hive.on_close(self.stop)  # a hive that closes stops its sender first
 
     @classmethod
     def for_hive(cls, hive: KeyHive) -> WebhookSender:
@@ -149,6 +151,9 @@ class WebhookSender:
 
     def stop(self) -> None:
         """Finish the attempts under way, give up the leases not used, release connections."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stop.set()
         self._wake.set()
         self._unsubscribe()

@@ -19,6 +19,7 @@ SERVICE_MAY_USE = {
     "keyhive.storage",
     "keyhive.storage._protocol",
     "keyhive.storage.oauth",  # the OAuth part of the Store protocol
+    "keyhive.storage.webhooks",  # the webhook part of the Store protocol
     "keyhive.counters.protocols",
     "keyhive.counters.factory",
 }

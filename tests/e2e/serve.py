@@ -66,6 +66,13 @@ class KeyhiveServe:
                 process.kill()
                 process.wait(10)
 
+    def kill(self) -> None:
+        """Stop at once, as a crash would (SIGKILL): no shutdown code runs."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -12,8 +12,9 @@ from .secrets import secret
 from .setup import init, serve
 from .usage import usage
 from .verify import verify
+from .webhooks import webhook
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage):
+for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage, webhook):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

@@ -45,6 +45,15 @@ class Settings:
     oauth_key_rotation: timedelta = timedelta(days=30)
     #: How long hourly usage buckets are kept (``KEYHIVE_USAGE_RETENTION``).
     usage_retention: timedelta = DEFAULT_USAGE_RETENTION
+    # -- webhooks (see docs/webhooks.md) --
+    #: Targets on private, loopback and link-local addresses (and plain http) allowed.
+    webhook_allow_private: bool = False
+    #: How many days before a secret expires ``secret.expiring`` is sent.
+    webhook_expiring_days: int = 7
+    #: ``credits.low`` once the credits left fall below this share of the grant.
+    webhook_credits_low: float = 0.10
+    #: The longest one delivery attempt may take per step (connect, send, answer).
+    webhook_timeout: timedelta = timedelta(seconds=10)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +74,7 @@ class Settings:
             oauth_alg=env.get("KEYHIVE_OAUTH_ALG") or DEFAULT_ALGORITHM,
             oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
             usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
+            **_webhook_settings(env),
         )
         return settings.with_overrides(**overrides)
 
@@ -145,3 +155,35 @@ def _retention(text: str | None) -> timedelta:
     if value < timedelta(hours=1):
         raise ConfigurationError("KEYHIVE_USAGE_RETENTION must be at least 1h")
     return value
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _webhook_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``KEYHIVE_WEBHOOK_*`` variables, checked: a typo is one clear error."""
+    allow = env.get("KEYHIVE_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
+    if allow not in _TRUE | _FALSE:
+        raise ConfigurationError("KEYHIVE_WEBHOOK_ALLOW_PRIVATE must be 1 or 0 (true or false)")
+    days_text = env.get("KEYHIVE_WEBHOOK_EXPIRING_DAYS") or "7"
+    if not days_text.isdigit() or not 1 <= int(days_text) <= 60:
+        raise ConfigurationError(
+            "KEYHIVE_WEBHOOK_EXPIRING_DAYS must be a whole number from 1 to 60"
+        )
+    low_text = (env.get("KEYHIVE_WEBHOOK_CREDITS_LOW") or "10%").strip().removesuffix("%")
+    try:
+        low = float(low_text) / 100
+    except ValueError:
+        low = -1.0
+    if not 0 < low < 1:
+        raise ConfigurationError("KEYHIVE_WEBHOOK_CREDITS_LOW must be a share like 10%")
+    timeout = _duration(env, "KEYHIVE_WEBHOOK_TIMEOUT", "10s")
+    if not timedelta(seconds=1) <= timeout <= timedelta(seconds=60):
+        raise ConfigurationError("KEYHIVE_WEBHOOK_TIMEOUT must be from 1s to 60s")
+    return {
+        "webhook_allow_private": allow in _TRUE,
+        "webhook_expiring_days": int(days_text),
+        "webhook_credits_low": low,
+        "webhook_timeout": timeout,
+    }

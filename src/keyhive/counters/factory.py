@@ -7,7 +7,7 @@ or Redis, SQLite or PostgreSQL is decided here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -17,6 +17,7 @@ from keyhive.core.errors import ConfigurationError
 from keyhive.core.hashing import Hashing
 from keyhive.core.serverkeys import ServerKeys, create_key_file, key_file_for
 from keyhive.core.settings import Settings
+from keyhive.core.webhooks import Signal
 from keyhive.counters.cache import VerificationCache
 from keyhive.counters.changes import AuditPoller
 from keyhive.counters.credits import MemoryCredits, RedisCredits
@@ -27,10 +28,12 @@ from keyhive.counters.protocols import (
     Evict,
     Invalidator,
     RateLimiter,
+    SignalSink,
     Throttle,
     UsageSink,
 )
 from keyhive.counters.rate import LimitsRateLimiter
+from keyhive.counters.signals import SignalBuffer
 from keyhive.counters.throttle import FailureThrottle
 from keyhive.counters.usage import UsageBuffer, UsageRecorder
 from keyhive.storage import Store, open_store
@@ -71,6 +74,11 @@ def invalidator(redis_url: str | None) -> Invalidator | None:
     from keyhive.counters.redis_changes import RedisInvalidator
 
     return RedisInvalidator(url)
+
+
+def signal_buffer(write: Callable[[Sequence[Signal]], None], interval: float = 2.0) -> SignalSink:
+    """The buffer between verification and the webhook outbox (see counters/signals.py)."""
+    return SignalBuffer(write, interval)
 
 
 class HiveOptions(TypedDict, total=False):

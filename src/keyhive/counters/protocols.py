@@ -14,6 +14,7 @@ from typing import Final, Protocol
 
 from keyhive.core.model import Client, Code, RateLimitStatus, Secret, StoredSecret, Verification
 from keyhive.core.quotas import RateLimit
+from keyhive.core.webhooks import Signal
 from keyhive.storage import Usage
 
 Evict = Callable[[str, str], None]
@@ -145,3 +146,13 @@ class ChangeFeed(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class SignalSink(Protocol):
+    """Where verification reports webhook signals, to be written to the outbox in batches."""
+
+    def report(self, signal: Signal) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

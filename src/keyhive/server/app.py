@@ -27,6 +27,7 @@ from keyhive.server.leaks import leaks_router
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.server.usage import usage_router
 from keyhive.server.web import dashboard_app
+from keyhive.server.webhooks import webhooks_router
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
@@ -34,6 +35,10 @@ try:
     from keyhive.server.oauth import oauth_router
 except ImportError:  # pragma: no cover - the oauth extra (joserfc) is not installed
     oauth_router = None  # type: ignore[assignment]
+try:
+    from keyhive.service.webhook_sender import WebhookSender
+except ImportError:  # pragma: no cover - the webhooks extra is not installed
+    WebhookSender = None  # type: ignore[assignment,misc]
 
 _DESCRIPTION = """\
 Issue, store and verify API keys and secrets.
@@ -75,11 +80,14 @@ def create_app(
     *,
     max_body: int = MAX_BODY,
     tarpit: float = TARPIT,
+    webhooks: bool = True,
 ) -> FastAPI:
     """The service over ``hive`` (or a KeyHive built from ``settings`` / the environment).
 
     On shutdown a hive the app built is closed; a hive passed in belongs to the caller
-    and is only flushed, so its batched usage counts are written either way.
+    and is only flushed, so its batched usage counts are written either way. While the
+    app runs (its lifespan), a webhook sender delivers the outbox from a thread of its
+    own; ``webhooks=False`` leaves that to another process.
     """
     owned = hive is None
     service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
@@ -89,9 +97,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sender = WebhookSender.for_hive(service) if webhooks and WebhookSender is not None else None
+        if sender is not None:
+            sender.start()
         try:
             yield
         finally:
+            if sender is not None:
+                await run_in_threadpool(sender.stop)
             await run_in_threadpool(service.close if owned else service.flush)
 
     app = KeyhiveAPI(
@@ -107,6 +120,7 @@ def create_app(
     app.include_router(admin_router(async_hive, proxies))
     app.include_router(audit_head_router(async_hive, proxies))
     app.include_router(leaks_router(service))
+    app.include_router(webhooks_router(async_hive, proxies))
     app.include_router(health_router(service, metrics))
     if oauth_router is not None:
         app.include_router(oauth_router(service))

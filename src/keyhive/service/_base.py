@@ -9,7 +9,7 @@ puts them together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from keyhive.core import validation as check
@@ -20,9 +20,10 @@ from keyhive.core.model import AuditEvent, Client, Secret
 from keyhive.core.serverkeys import ServerKeys
 from keyhive.core.settings import Settings
 from keyhive.counters.factory import Parts
-from keyhive.counters.protocols import CredentialCache, Invalidator, UsageSink
+from keyhive.counters.protocols import CredentialCache, Invalidator, SignalSink, UsageSink
+from keyhive.service import outbox
 from keyhive.service.pipeline import Pipeline
-from keyhive.storage import Store
+from keyhive.storage import Store, Transaction
 
 log = logging.getLogger("keyhive.service")
 
@@ -46,6 +47,7 @@ class HiveBase:
     _parts: Parts
     _digester: Digester
     _usage: UsageSink
+    _signals: SignalSink
     _cache: CredentialCache | None
     _invalidator: Invalidator | None
 
@@ -72,6 +74,17 @@ class HiveBase:
             before=before.to_dict() if before is not None else None,
             after=after.to_dict() if after is not None else None,
         )
+
+    def _audit(self, tx: Transaction, *events: AuditEvent, also: Sequence[str] = ()) -> None:
+        """Append the audit events of a change and, in the same transaction, the webhook
+        events they cause (``also``: types beyond each action's own, e.g. ``secret.leaked``).
+
+        The outbox rows go first: an appender holding the audit chain's lock then waits
+        for no other row (the rule in storage/audit_chain_sql.py).
+        """
+        outbox.enqueue(tx, [made for event in events for made in outbox.events_of(event, also)])
+        for event in events:
+            tx.append_audit(event)
 
     _change_hooks: list[Callable[[str, str], None]]
     _close_hooks: list[Callable[[], None]]

@@ -44,7 +44,7 @@ class ClientLifecycle(HiveBase):
             try:
                 with self.store.transaction() as tx:
                     tx.insert_client(client)
-                    tx.append_audit(self._event(actor, "client.create", client, None, client))
+                    self._audit(tx, self._event(actor, "client.create", client, None, client))
             except IdTaken:
                 if given:
                     raise Conflict(f"client_id already exists: {given}") from None
@@ -123,6 +123,6 @@ class ClientLifecycle(HiveBase):
             after = dataclasses.replace(before, **changes)
             if changes:
                 tx.patch_client(client_id, changes)
-            tx.append_audit(self._event(actor, action, after, before, after))
+            self._audit(tx, self._event(actor, action, after, before, after))
         self._changed("client", client_id)
         return after

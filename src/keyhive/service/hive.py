@@ -16,7 +16,7 @@ from typing import Final, Unpack
 from keyhive.core.errors import KeyhiveError
 from keyhive.core.scopes import ADMIN_SCOPE as _ADMIN_SCOPE
 from keyhive.core.scopes import VERIFY_SCOPE as _VERIFY_SCOPE
-from keyhive.counters.factory import HiveOptions, Parts, build
+from keyhive.counters.factory import HiveOptions, Parts, build, signal_buffer
 from keyhive.counters.protocols import ChangeFeed, CredentialCache
 from keyhive.service.admins import ADMIN_CLIENT_NAME as _ADMIN_CLIENT_NAME
 from keyhive.service.admins import ADMIN_OWNER as _ADMIN_OWNER
@@ -28,6 +28,7 @@ from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import AccessTokens, Pipeline
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
+from keyhive.service.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 ADMIN_SCOPE: Final = _ADMIN_SCOPE
@@ -36,7 +37,16 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Verifying, AuditLog):
+class KeyHive(
+    SeedImports,
+    Bootstrap,
+    LeakResponse,
+    UsageAnalytics,
+    Browsing,
+    Verifying,
+    AuditLog,
+    Webhooks,
+):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given
@@ -69,6 +79,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Ve
         self._usage = parts.usage
         self._cache = parts.cache
         self._invalidator = parts.invalidator
+        self._signals = signal_buffer(self._write_signals)
         self.pipeline = Pipeline(
             store=parts.store,
             hashing=parts.hashing,
@@ -80,6 +91,8 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Ve
             rate=parts.rate,
             credits=parts.credits,
             usage=parts.usage,
+            signals=self._signals,
+            credits_low=parts.settings.webhook_credits_low,
         )
         self.pipeline.access_tokens = self._local_access_tokens
         self._change_hooks: list[Callable[[str, str], None]] = []
@@ -136,11 +149,13 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Ve
         if self._invalidator is not None:
             self._invalidator.stop()
         self._usage.close()
+        self._signals.close()
         self.store.close()
 
     def flush(self) -> None:
-        """Write pending usage counts now."""
+        """Write pending usage counts (and webhook signals) now."""
         self._usage.flush()
+        self._signals.flush()
 
     def __enter__(self) -> KeyHive:
         return self

@@ -79,10 +79,10 @@ class SeedImports(SecretLifecycle):
                 with self.store.transaction() as tx:
                     for client in clients:
                         tx.insert_client(client)
-                        tx.append_audit(self._event(actor, "client.create", client, None, client))
+                        self._audit(tx, self._event(actor, "client.create", client, None, client))
                     for secret, record in zip(secrets, checked, strict=True):
                         tx.insert_secret(StoredSecret(secret, record.stored))
-                        tx.append_audit(self._event(actor, "secret.import", secret, None, secret))
+                        self._audit(tx, self._event(actor, "secret.import", secret, None, secret))
             except IdTaken:
                 continue  # an id taken meanwhile (or a client created): try again afresh
             for client_id in wanted:

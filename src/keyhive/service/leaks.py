@@ -23,6 +23,7 @@ from keyhive.core.errors import InvalidInput
 from keyhive.core.leaks import Leak, LeakCheck, LeakStatus, clean_reason, status_of
 from keyhive.core.model import Secret, StoredSecret
 from keyhive.core.tokens import ParsedToken, parse_token
+from keyhive.core.webhooks import LEAKED
 from keyhive.service.secrets import SecretLifecycle
 from keyhive.storage import Store
 
@@ -154,8 +155,11 @@ class LeakResponse(SecretLifecycle):
                         done.append((current.secret, after))
                 tx.revoke_secrets([after for _before, after in done])
                 # Audit events last: an appender holding the chain lock waits for no row.
-                for before, after in done:
-                    tx.append_audit(self._event(actor, "secret.revoke", after, before, after))
+                events = [
+                    self._event(actor, "secret.revoke", after, before, after)
+                    for before, after in done
+                ]
+                self._audit(tx, *events, also=(LEAKED,))
             for _before, after in done:
                 self._changed("secret", after.secret_id)
             log.info("revoked %d leaked secret(s)", len(done))

@@ -23,7 +23,7 @@ import hmac
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, Protocol, cast
 
 from keyhive.core import validation as check
@@ -38,12 +38,14 @@ from keyhive.core.oauth import looks_like_jwt
 from keyhive.core.quotas import credit_period, period_end
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
+from keyhive.core.webhooks import Signal, iso
 from keyhive.counters.protocols import (
     NOTHING,
     CredentialCache,
     CreditCounter,
     Known,
     RateLimiter,
+    SignalSink,
     Throttle,
     UsageSink,
 )
@@ -136,6 +138,8 @@ class Pipeline:
         rate: RateLimiter,
         credits: CreditCounter,
         usage: UsageSink,
+        signals: SignalSink | None = None,
+        credits_low: float = 0.1,
     ) -> None:
         self.store = store
         self.hashing = hashing
@@ -149,6 +153,9 @@ class Pipeline:
         self._rate = rate
         self._credits = credits
         self._usage = usage
+        #: Where ``credits.low`` and ``ratelimit.exceeded`` are reported (no I/O there).
+        self._signals = signals
+        self._credits_low = credits_low
         self._dummy = digester("keyhive dummy credential")
         #: Builds the access-token checker on the first JWT seen (None: JWTs are refused).
         self.access_tokens: Callable[[], AccessTokens | None] | None = None
@@ -534,6 +541,7 @@ class Pipeline:
             status = self._rate.hit(secret.secret_id, secret.rate_limit)
             if not status.allowed:
                 self._usage.add(secret.secret_id, now, Code.RATE_LIMITED)
+                self._rate_limited(secret, client, now)
                 return Verification(
                     Code.RATE_LIMITED,
                     client,
@@ -556,6 +564,7 @@ class Pipeline:
             )
         if not spent:
             self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
+            self._credits_running_low(secret, client, period, 0, now)
             ends = period_end(secret.refill, now)
             return Verification(
                 Code.USAGE_EXCEEDED,
@@ -566,9 +575,45 @@ class Pipeline:
                 remaining=0,
             )
         self._usage.add(secret.secret_id, now, Code.VALID, period, used)
+        if secret.credits - used < secret.credits * self._credits_low:
+            self._credits_running_low(secret, client, period, secret.credits - used, now)
         return Verification(
             Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
         )
+
+    # -- signals for webhooks: reported to a buffer, never written here -----------------------
+    def _rate_limited(self, secret: Secret, client: Client, now: datetime) -> None:
+        """``ratelimit.exceeded``, once per secret and window (windows counted from the epoch)."""
+        rate = secret.rate_limit
+        if self._signals is None or rate is None:
+            return
+        index = int(now.timestamp()) // rate.window
+        start = datetime.fromtimestamp(index * rate.window, UTC)
+        data = {
+            "secret_id": secret.secret_id,
+            "client_id": client.client_id,
+            "limit": rate.limit,
+            "window_seconds": rate.window,
+            "window_start": iso(start),
+        }
+        self._signals.report(
+            Signal("ratelimit.exceeded", secret.secret_id, f"{rate.window}s:{index}", now, data)
+        )
+
+    def _credits_running_low(
+        self, secret: Secret, client: Client, period: str, remaining: int, now: datetime
+    ) -> None:
+        """``credits.low``, once per secret and credit period."""
+        if self._signals is None or secret.credits is None:
+            return
+        data = {
+            "secret_id": secret.secret_id,
+            "client_id": client.client_id,
+            "credits": secret.credits,
+            "remaining": remaining,
+            "refill": secret.refill,
+        }
+        self._signals.report(Signal("credits.low", secret.secret_id, period, now, data))
 
 
 def _throttle_keys(ident: str, ip: str | None) -> tuple[str, ...]:

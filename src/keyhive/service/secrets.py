@@ -72,7 +72,7 @@ class SecretLifecycle(ClientLifecycle):
 
         def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
             tx.insert_secret(stored)
-            tx.append_audit(self._event(actor, "secret.issue", secret, None, secret))
+            self._audit(tx, self._event(actor, "secret.issue", secret, None, secret))
 
         return self._insert_new(template, insert)
 
@@ -136,7 +136,7 @@ class SecretLifecycle(ClientLifecycle):
                 changes["revoked_at"] = now
             after = dataclasses.replace(before, **changes)
             tx.patch_secret(secret_id, changes)
-            tx.append_audit(self._event(actor, "secret.revoke", after, before, after))
+            self._audit(tx, self._event(actor, "secret.revoke", after, before, after))
         self._changed("secret", secret_id)
         return after
 
@@ -171,8 +171,11 @@ class SecretLifecycle(ClientLifecycle):
             }
             tx.patch_secret(secret_id, changes)
             after = dataclasses.replace(old, **changes)
-            tx.append_audit(self._event(actor, "secret.rotate", after, old, after))
-            tx.append_audit(self._event(actor, "secret.issue", new, None, new))
+            self._audit(
+                tx,
+                self._event(actor, "secret.rotate", after, old, after),
+                self._event(actor, "secret.issue", new, None, new),
+            )
             return new
 
         issued = self._insert_new(first, write, rotating=secret_id)
@@ -233,7 +236,7 @@ class SecretLifecycle(ClientLifecycle):
             after = dataclasses.replace(before, **changes)
             if changes:
                 tx.patch_secret(secret_id, changes)
-            tx.append_audit(self._event(actor, "secret.update", after, before, after))
+            self._audit(tx, self._event(actor, "secret.update", after, before, after))
         self._changed("secret", secret_id)
         return after
 

@@ -16,7 +16,9 @@ from typing import Any, Final, Protocol
 from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Code, Secret, StoredSecret
 from keyhive.core.usage import UsageRow
+from keyhive.core.webhooks import Event, Webhook
 from keyhive.storage.oauth import OAuthStore
+from keyhive.storage.webhooks import WebhookStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,16 @@ class Transaction(Protocol):
     # -- leaks (many secrets revoked at once) ------------------------------------------------
     def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
         """Write each secret's ``revoked_at`` and ``revoked_reason``, and nothing else."""
+        ...
+
+    # -- webhooks (the outbox: events commit with the change that causes them) ---------------
+    def webhook_subscriptions(self) -> list[Webhook]:
+        """The enabled webhook endpoints (a plain read: it locks nothing)."""
+        ...
+
+    def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
+        """Write an event and one pending delivery per endpoint. An event with a
+        ``period`` is written once per (type, subject, period): False if it exists."""
         ...
 
 
@@ -236,4 +248,10 @@ class Store(Protocol):
 
     def audit_head(self) -> SealedEvent | None:
         """The newest audit event with its hash (None while the log is empty)."""
+        ...
+
+    # -- webhooks --------------------------------------------------------------------------
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Webhook endpoints, their deliveries and the sender's claims."""
         ...

@@ -15,10 +15,13 @@ from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFoun
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
-from keyhive.storage import browse_memory
+from keyhive.core.webhooks import Event, Webhook
+from keyhive.storage import browse_memory, webhooks_memory
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_memory import MemoryOAuthStore
 from keyhive.storage.usage_memory import UsageBuckets
+from keyhive.storage.webhooks import WebhookRecord
+from keyhive.storage.webhooks_memory import MemoryWebhookStore
 
 
 class _State:
@@ -29,6 +32,12 @@ class _State:
         #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
         self.audit_seals: list[tuple[str, str | None]] = []
         self.usage = UsageBuckets()
+        # -- webhooks: endpoints, the outbox, deliveries (storage/webhooks_memory.py) --
+        self.webhooks: dict[str, WebhookRecord] = {}
+        self.webhook_events: dict[str, Event] = {}
+        self.webhook_deliveries: dict[int, webhooks_memory.Row] = {}
+        self.webhook_keys: set[tuple[str, str | None, str | None]] = set()
+        self.webhook_next = 0
 
 
 class _MemoryTransaction:
@@ -122,6 +131,13 @@ class _MemoryTransaction:
             )
             self._s.secrets[secret.secret_id] = dataclasses.replace(old, secret=revoked)
 
+    # -- webhooks (the outbox) ---------------------------------------------------------------
+    def webhook_subscriptions(self) -> list[Webhook]:
+        return webhooks_memory.subscriptions(self._s)
+
+    def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
+        return webhooks_memory.enqueue(self._s, event, webhook_ids)
+
 
 class MemoryStore:
     """Keeps everything in dicts behind one lock; a failed transaction leaves no trace.
@@ -135,6 +151,7 @@ class MemoryStore:
         self._state = _State()
         self._lock = threading.RLock()
         self._oauth = MemoryOAuthStore(self)
+        self._webhooks = MemoryWebhookStore(self)
 
     def migrate(self) -> None:
         return None
@@ -333,3 +350,8 @@ class MemoryStore:
             before_id=before_id,
             limit=limit,
         )
+
+    # -- webhooks --------------------------------------------------------------------------
+    @property
+    def webhooks(self) -> MemoryWebhookStore:
+        return self._webhooks

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 
@@ -162,3 +163,66 @@ usage_buckets = Table(
     Column("count", BigInteger, nullable=False),
     Index("ix_usage_buckets_hour", "hour"),
 )
+# -- webhooks --
+#: Webhook endpoints. The signing secret is stored only sealed (AES-GCM) under a subkey
+#: of the server key named by ``server_key_id``.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("secret_sealed", Text, nullable=False),
+    Column("server_key_id", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("disabled_reason", String(500), nullable=True),
+    Column("failing_since", UTCDateTime, nullable=True),
+)
+
+#: The outbox: one row per event, written in the transaction of the change causing it.
+#: (type, subject, period) is unique, so an event sent once per secret and period
+#: (``secret.expiring``, ``credits.low``, ...) is written once however many nodes see it;
+#: other events leave ``period`` NULL, which never collides.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(32), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("subject", String(128), nullable=True),
+    Column("period", String(64), nullable=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("type", "subject", "period", name="uq_webhook_events_type"),
+)
+
+#: One row per (event, endpoint): what a sender claims (with a lease), retries and
+#: records. No foreign key to ``webhooks``: an insert here then takes no lock on an
+#: endpoint row that a concurrent delete holds (see the ordering rule in
+#: storage/audit_chain_sql.py); rows of a deleted endpoint are never claimed and purged.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("webhook_events.event_id"), nullable=False),
+    Column("webhook_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("response_excerpt", String(1000), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_event", "event_id"),
+)
+
+#: The expiry scan of ``secret.expiring`` / ``secret.expired`` reads secrets by expiry.
+Index("ix_secrets_expires_at", secrets.c.expires_at)

@@ -33,10 +33,12 @@ from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
-from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, usage_sql
+from keyhive.core.webhooks import Event, Webhook
+from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, usage_sql, webhooks_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_sql import SqlOAuthStore
+from keyhive.storage.webhooks_sql import SqlWebhookStore
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_FLAG = "keyhive_write"
@@ -306,6 +308,13 @@ class _SqlTransaction:
     def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
         leaks_sql.revoke(self._c, secrets)
 
+    # -- webhooks (the outbox) ---------------------------------------------------------------
+    def webhook_subscriptions(self) -> list[Webhook]:
+        return webhooks_sql.subscriptions(self._c)
+
+    def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
+        return webhooks_sql.enqueue(self._c, event, webhook_ids)
+
 
 class SqlStore:
     """A Store on any SQLAlchemy URL keyhive supports (``sqlite:///``, ``postgresql+psycopg://``)."""
@@ -317,6 +326,7 @@ class SqlStore:
         self.url = url
         self.engine = engine or make_engine(url)
         self._oauth = SqlOAuthStore(self)
+        self._webhooks = SqlWebhookStore(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -479,6 +489,7 @@ class SqlStore:
 
     def delete_all(self) -> None:
         with self._write() as conn:
+            self._webhooks.clear(conn)
             for table in (
                 t.usage_buckets,
                 t.audit_events,
@@ -577,6 +588,11 @@ class SqlStore:
                 before_id=before_id,
                 limit=limit,
             )
+
+    # -- webhooks --------------------------------------------------------------------------
+    @property
+    def webhooks(self) -> SqlWebhookStore:
+        return self._webhooks
 
 
 _OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

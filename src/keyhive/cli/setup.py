@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 
 import click
 
@@ -81,6 +84,8 @@ def serve(
     """
     try:
         import uvicorn
+
+        from keyhive.server.protocol import HTTPTOOLS
     except ImportError:
         raise click.ClickException(
             "uvicorn is not installed; install the server extra: pip install 'keyhive[server]'"
@@ -93,13 +98,32 @@ def serve(
     os.environ.update(settings.to_env())
     shown = f"[{host}]" if ":" in host else host
     output.message(f"keyhive: dashboard at http://{shown}:{port}/dashboard", stderr=True)
-    uvicorn.run(
-        "keyhive.server.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
-    )
+    with _metrics_dir(workers, settings.metrics_dir):
+        uvicorn.run(
+            "keyhive.server.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+            proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
+            http=HTTPTOOLS,  # head size limits (keyhive.server.protocol)
+        )
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int, given: str | None) -> Iterator[None]:
+    """With several workers, a fresh directory where they sum their metrics (removed after).
+
+    A KEYHIVE_METRICS_DIR set by the operator is used as it is.
+    """
+    if workers == 1 or given:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="keyhive-metrics-") as directory:
+        os.environ["KEYHIVE_METRICS_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["KEYHIVE_METRICS_DIR"]

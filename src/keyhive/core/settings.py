@@ -45,6 +45,8 @@ class Settings:
     oauth_key_rotation: timedelta = timedelta(days=30)
     #: How long hourly usage buckets are kept (``KEYHIVE_USAGE_RETENTION``).
     usage_retention: timedelta = DEFAULT_USAGE_RETENTION
+    #: A directory where worker processes share their metrics (``keyhive serve --workers``).
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +67,7 @@ class Settings:
             oauth_alg=env.get("KEYHIVE_OAUTH_ALG") or DEFAULT_ALGORITHM,
             oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
             usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
+            metrics_dir=env.get("KEYHIVE_METRICS_DIR") or None,
         )
         return settings.with_overrides(**overrides)
 
@@ -84,6 +87,8 @@ class Settings:
         }
         if self.redis_url:
             env["KEYHIVE_REDIS_URL"] = self.redis_url
+        if self.metrics_dir:
+            env["KEYHIVE_METRICS_DIR"] = self.metrics_dir
         return env
 
     def with_overrides(self, **overrides: Any) -> Settings:

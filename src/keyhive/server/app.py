@@ -85,13 +85,15 @@ def create_app(
     service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
     async_hive = AsyncKeyHive(service)
     proxies = TrustedProxies(service.settings.trusted_proxies)
-    metrics = Metrics()
+    metrics = Metrics(shared_dir=service.settings.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.start()
         try:
             yield
         finally:
+            metrics.close()
             await run_in_threadpool(service.close if owned else service.flush)
 
     app = KeyhiveAPI(

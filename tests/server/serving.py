@@ -22,6 +22,8 @@ import pytest
 
 from tests.infra import free_port
 
+from .leakscan import SCANNER
+
 KEYHIVE = Path(sys.executable).with_name("keyhive")
 
 
@@ -81,6 +83,7 @@ def serving(
         yield Served(base, port, admin_token, database_url, process, log)
     finally:
         stop(process)
+        SCANNER.check("server log", log.read_text(errors="replace"))
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

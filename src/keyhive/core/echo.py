@@ -21,6 +21,7 @@ NOT_AN_ID: Final = "(not a valid id)"
 # format generate_key makes, and most imported ids), holding nothing shaped like a token.
 _CLIENT_ID: Final = re.compile(r"[!-~]{1,128}")
 _TOKENISH: Final = re.compile(r"[a-z0-9]{2,16}_[0-9A-Za-z]{16}_[0-9A-Za-z]{12}")
+_TOKENISH_RUN: Final = re.compile(r"[a-z0-9]{2,16}_[0-9A-Za-z]{16}_[0-9A-Za-z]{12,}")
 
 
 def excerpt(text: object) -> str:
@@ -44,3 +45,12 @@ def shown_id(kind: str, ident: object) -> str:
     if _CLIENT_ID.fullmatch(ident) and _TOKENISH.search(ident) is None:
         return ident
     return NOT_AN_ID
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like a token replaced by ``<token>``.
+
+    A safety net for messages built by code keyhive does not control (click's usage
+    errors repeat the argument they could not use).
+    """
+    return _TOKENISH_RUN.sub("<token>", text)

@@ -38,9 +38,7 @@ def _runs(token: str) -> list[str]:
         ("--prefix", "{t}", "client", "list"),
     ],
 )
-def test_a_misplaced_token_is_not_repeated(
-    run: Run, client_id: str, args: tuple[str, ...]
-) -> None:
+def test_a_misplaced_token_is_not_repeated(run: Run, client_id: str, args: tuple[str, ...]) -> None:
     token = issue(run, client_id, "--scope", "a:b")["token"]
     forged = make_token().text
     for presented in (token, forged):

@@ -122,7 +122,8 @@ def test_the_scan_catches_an_echo() -> None:
     issued = make_token().text
     fresh = httpx.Response(201, json={"token": issued})
     scanner.exchange(set(), httpx.Request("POST", "http://k.test/v1/x"), fresh, fresh.content)
-    scanner.record(logging.makeLogRecord({"name": "keyhive", "msg": "seen %s", "args": (issued[-20:],)}))
+    line = {"name": "keyhive", "msg": "seen %s", "args": (issued[-20:],)}
+    scanner.record(logging.makeLogRecord(line))
     hits = scanner.take_hits()
     assert len(hits) == 2 and "-> 400" in hits[0] and hits[1].startswith("log")
     assert SCANNER.scanned > 0, "the session scan is installed and sees responses"

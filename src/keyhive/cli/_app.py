@@ -120,6 +120,11 @@ def _database_error(exc: Exception) -> str:
     return f"database error: {detail}"
 
 
+def _redact(exc: click.ClickException) -> None:
+    """Replace token-shaped text in a click error's message (typed Final, set all the same)."""
+    vars(exc)["message"] = redact(exc.message)
+
+
 class KeyhiveGroup(click.Group):
     """A group that reports library errors as ``Error: ...`` with exit 1, never a traceback.
 
@@ -137,7 +142,7 @@ class KeyhiveGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as exc:
-            exc.message = redact(exc.message)
+            _redact(exc)
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -149,7 +154,7 @@ class KeyhiveGroup(click.Group):
                 if runtime is not None:
                     runtime.close()
         except click.ClickException as exc:
-            exc.message = redact(exc.message)
+            _redact(exc)
             raise
         except (click.exceptions.Exit, click.Abort):
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._app import cli
+from .admin import admin
 from .audit import audit
 from .clients import client
 from .importing import import_
@@ -13,7 +14,7 @@ from .setup import init, serve
 from .usage import usage
 from .verify import verify
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage):
+for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage, admin):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

@@ -25,7 +25,8 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     """Create or migrate the database and print the first admin token once.
 
     The admin secret has the scopes keyhive:admin and keyhive:verify. Running init
-    again migrates the database and prints no token.
+    again migrates the database and prints no token; `keyhive admin recover` issues a
+    fresh admin secret when the first is lost.
     """
     hive = runtime.hive(create=True)  # on SQLite, this also writes the server key file
     issued = hive.bootstrap_admin()
@@ -42,7 +43,10 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
         fields = output.secret_fields(issued.secret, hive.clock.now())
         output.one_time_token(issued.token, "Database ready; first admin secret issued", fields)
     elif not if_missing:
-        output.message("Database ready; an admin client exists already, so no token is printed.")
+        output.message(
+            "Database ready; an admin client exists already, so no token is printed "
+            "(lost the admin token? `keyhive admin recover` issues a fresh one)."
+        )
 
 
 @click.command("serve")

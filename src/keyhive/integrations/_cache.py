@@ -37,6 +37,7 @@ def weigh(key: bytes, verdict: Verdict) -> int:
         text += len(json.dumps(principal.metadata, default=str))
     return _OVERHEAD + 2 * text  # str objects hold about two bytes per character or more
 
+
 class VerdictCache:
     """A bounded LRU of verdicts with a time-to-live; safe to share between threads."""
 

@@ -26,6 +26,7 @@ from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import AccessTokens, Pipeline
+from keyhive.service.recovery import Recovery
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 
@@ -36,7 +37,16 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Verifying, AuditLog):
+class KeyHive(
+    SeedImports,
+    Bootstrap,
+    LeakResponse,
+    UsageAnalytics,
+    Browsing,
+    Recovery,
+    Verifying,
+    AuditLog,
+):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given

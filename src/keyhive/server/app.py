@@ -21,6 +21,7 @@ from keyhive.server import leaks, openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.audit_head import audit_head_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
+from keyhive.server.docs import docs_router
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
@@ -102,6 +103,8 @@ def create_app(
         version=_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by keyhive.server.docs, without a CDN
+        redoc_url=None,
     )
     app.state.hive = service
     app.state.metrics = metrics
@@ -113,6 +116,7 @@ def create_app(
     if oauth_router is not None:
         app.include_router(oauth_router(service))
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
+    app.include_router(docs_router(app.title))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from keyhive.server.protocol import HTTPTOOLS
+
 from .conftest import Run
 
 
@@ -39,7 +41,7 @@ def test_serve_passes_options_to_uvicorn(
             "log_level": "info",
             "access_log": False,
             "proxy_headers": False,
-            "http": "keyhive.server.protocol:HttpToolsProtocol",
+            "http": HTTPTOOLS,
         }
     ]
     assert os.environ["KEYHIVE_DATABASE_URL"] == db_url

@@ -88,8 +88,6 @@ def serve(
     """
     try:
         import uvicorn
-
-        from keyhive.server.protocol import HTTPTOOLS
     except ImportError:
         raise click.ClickException(
             "uvicorn is not installed; install the server extra: pip install 'keyhive[server]'"
@@ -112,8 +110,13 @@ def serve(
             log_level=log_level,
             access_log=False,
             proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
-            http=HTTPTOOLS,  # head size limits (keyhive.server.protocol)
+            http=_HTTP_PROTOCOL,
         )
+
+
+#: uvicorn's httptools protocol with limits on request heads (an import string, like the
+#: app's: the CLI does not import the server).
+_HTTP_PROTOCOL = "keyhive.server.protocol:HttpToolsProtocol"
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ row that would then break every listing that reads it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -22,6 +23,16 @@ MAX_REASON: Final = 500
 MAX_METADATA_BYTES: Final = 16_384
 #: How deeply metadata may nest: the top object is level 1.
 MAX_METADATA_DEPTH: Final = 32
+#: Characters text may not hold: C0 and C1 controls, DEL, line and paragraph separators,
+#: and the bidirectional controls that make text display in another order than it reads.
+_FORBIDDEN: Final = r"\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"
+#: Names, owners, reasons and ids: none of the forbidden characters, and not only
+#: whitespace. The same regular expression is in the OpenAPI document (ASCII escapes,
+#: no lookaround: JSON Schema, Python and pydantic's engine read it alike).
+TEXT_PATTERN: Final = f"^[^{_FORBIDDEN}]*[^\\s{_FORBIDDEN}][^{_FORBIDDEN}]*$"
+_TEXT: Final = re.compile(TEXT_PATTERN)
+#: Suffixes a client_id may not end with: they name HTTP routes under /v1/clients/{id}.
+RESERVED_SUFFIXES: Final = ("/secrets", "/disable", "/enable", "/usage")
 
 
 def text(value: object, field: str, *, limit: int = MAX_NAME, optional: bool = False) -> str | None:
@@ -36,7 +47,7 @@ def text(value: object, field: str, *, limit: int = MAX_NAME, optional: bool = F
         raise InvalidInput(f"{field} is longer than {limit} characters", field=field)
     if not unicode_text(value):
         raise InvalidInput(f"{field} is not valid Unicode text (a lone surrogate)", field=field)
-    if not value.isprintable():
+    if _TEXT.fullmatch(value) is None:
         raise InvalidInput(f"{field} contains control characters", field=field)
     return value
 
@@ -49,8 +60,17 @@ def required_text(value: object, field: str, *, limit: int = MAX_NAME) -> str:
 
 
 def identifier(value: object, field: str) -> str:
-    """An id given to an admin operation: a printable string of at most 128 characters."""
-    return required_text(value, field, limit=MAX_ID)
+    """An id given to an admin operation: text (see :func:`text`) of at most 128 characters.
+
+    A client_id never ends with a route's suffix, so ``/v1/clients/{id}/secrets`` can only
+    mean the secrets of ``{id}``.
+    """
+    checked = required_text(value, field, limit=MAX_ID)
+    if field == "client_id" and checked.endswith(RESERVED_SUFFIXES):
+        raise InvalidInput(
+            "client_id must not end with /secrets, /disable, /enable or /usage", field=field
+        )
+    return checked
 
 
 def unicode_text(value: str) -> bool:

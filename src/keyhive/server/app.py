@@ -25,6 +25,7 @@ from keyhive.server.docs import docs_router
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
+from keyhive.server.methods import MethodGuard
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.server.usage import usage_router
 from keyhive.server.web import dashboard_app
@@ -108,17 +109,23 @@ def create_app(
     )
     app.state.hive = service
     app.state.metrics = metrics
-    app.include_router(usage_router(async_hive, proxies))  # before admin: {client_id:path}
-    app.include_router(admin_router(async_hive, proxies))
-    app.include_router(audit_head_router(async_hive, proxies))
-    app.include_router(leaks_router(service))
-    app.include_router(health_router(service, metrics))
-    if oauth_router is not None:
-        app.include_router(oauth_router(service))
+    routers = [
+        usage_router(async_hive, proxies),  # before admin: {client_id:path}
+        admin_router(async_hive, proxies),
+        audit_head_router(async_hive, proxies),
+        leaks_router(service),
+        health_router(service, metrics),
+        *([oauth_router(service)] if oauth_router is not None else []),
+        docs_router(app.title),
+    ]
+    for router in routers:
+        app.include_router(router)
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
-    app.include_router(docs_router(app.title))
     problems.install(app)
     openapi.install(app)
+    # Every route's own path and methods (included routers are wrapped, not copied).
+    routes = [*app.router.routes, *(route for router in routers for route in router.routes)]
+    app.add_middleware(MethodGuard, routes=routes)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -288,3 +288,27 @@ def test_exception_tree_and_data() -> None:
         "malformed token: checksum mismatch",
     )
     assert errors.InvalidInput("x").field is None
+
+
+@pytest.mark.parametrize("suffix", ["/secrets", "/disable", "/enable", "/usage"])
+def test_a_client_id_never_ends_with_a_route_suffix(suffix: str) -> None:
+    """/v1/clients/{id}/secrets can only mean the secrets of {id}."""
+    with pytest.raises(errors.InvalidInput, match="must not end with"):
+        validation.identifier("acme" + suffix, "client_id")
+    assert validation.identifier("acme" + suffix + "x", "client_id") == "acme" + suffix + "x"
+    assert validation.identifier("AAAA" + suffix, "target_id") == "AAAA" + suffix
+
+
+def test_text_pattern_is_the_check() -> None:
+    """The pattern in the OpenAPI document and the library's check agree."""
+    import re
+
+    for value in ["a", "café", "a\u00a0b", " x ", "\u200bx", "  ", "a\tb", "a\u202eb", "\x85"]:
+        by_pattern = re.fullmatch(validation.TEXT_PATTERN, value) is not None
+        try:
+            validation.text(value, "name")
+        except errors.InvalidInput:
+            by_check = False
+        else:
+            by_check = True
+        assert by_pattern == by_check, repr(value)

@@ -44,6 +44,8 @@ from keyhive.server import patterns
 
 _SCOPE: Final = r"(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))"
 SCOPE_PATTERN: Final = f"^{_SCOPE}$"
+#: Any duration the library reads (for parameters whose range another parameter sets).
+DURATION_PATTERN: Final = r"^([0-9]{1,9}|([0-9]{1,9}[smhdw]){1,5})$"
 # What str.split() takes for whitespace among ASCII, and the comma.
 _SEPARATOR: Final = r"[\t\n\x0b\x0c\r\x1c-\x1f ,]"
 #: One ``?scope=`` value of GET /v1/auth: scopes separated by ASCII whitespace or commas.

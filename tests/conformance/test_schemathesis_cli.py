@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = os.environ.get("KEYHIVE_SCHEMATHESIS_SEED", "20261201")
 PHASES = "examples,coverage,fuzzing,stateful"
+#: Per operation and phase: enough to explore every operation, few enough for CI.
+EXAMPLES = os.environ.get("KEYHIVE_SCHEMATHESIS_EXAMPLES", "50")
 # Left out, for now: usage's ``since`` may reach 400d with bucket=day but only 31d with
 # bucket=hour (a 422), a rule between two query parameters that a schema cannot state,
 # and its pattern allows 0 and more than 100 years. tests/server/test_schemathesis.py
@@ -58,6 +60,8 @@ def test_schemathesis_finds_no_failure(tmp_path: Path) -> None:
             "2",
             "--seed",
             SEED,
+            "--max-examples",
+            EXAMPLES,
             "--generation-database",
             "none",
             "--exclude-path-regex",

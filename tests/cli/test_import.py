@@ -108,6 +108,38 @@ def test_a_bad_line_imports_nothing(run: Run, admin: object, bad: str, reason: s
     assert out_json(run("audit", "--json"))[-1]["action"] == "secret.issue"  # init's last
 
 
+_GOOD_START = b'{"client_id": "c9", "stored": "' + STORED.encode() + b'"'
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"\xff\xfe not UTF-8", "not UTF-8 text"),
+        (b'{"client_id": "caf\xe9", "stored": "' + STORED.encode() + b'"}', "not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+        (b'{"client_id": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deep"),
+        (b'{"client_id": "\\ud800", "stored": "' + STORED.encode() + b'"}', "Unicode"),
+        (_GOOD_START + b', "\\ud800": 1}', "field"),
+        (_GOOD_START + b', "name": "\\udfff"}', "name"),
+        (_GOOD_START + b', "scopes": ["\\ud800"]}', "scope"),
+        (b'{"client_id": "c9", "stored": "\\u0000"}', "stored must be"),
+        (b'"just a string"', "expected a JSON object"),
+        (b"1" * 5000, "not valid JSON"),
+    ],
+    ids=lambda v: v[:24] if isinstance(v, bytes) else v,
+)
+def test_every_malformed_line_is_reported_by_number(
+    run: Run, admin: object, bad: bytes, reason: str
+) -> None:
+    good = json.dumps({"client_id": "c1", "stored": STORED}).encode()
+    result = run("import", "-", input=b"\n".join([good, bad, good]) + b"\n")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: line 2: "), result.stderr
+    assert reason in result.stderr
+    assert "unexpected" not in result.stderr
+    assert _clients(run) == {out_json(run("client", "list", "--json"))[0]["client_id"]}
+
+
 def test_missing_file_is_a_usage_error(run: Run, admin: object, tmp_path: Path) -> None:
     result = run("import", str(tmp_path / "absent.jsonl"))
     assert result.exit_code == 2

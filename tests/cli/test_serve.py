@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from keyhive.server.protocol import HTTPTOOLS
+
 from .conftest import Run
 
 
@@ -39,9 +41,30 @@ def test_serve_passes_options_to_uvicorn(
             "log_level": "info",
             "access_log": False,
             "proxy_headers": False,
+            "http": HTTPTOOLS,
         }
     ]
     assert os.environ["KEYHIVE_DATABASE_URL"] == db_url
+
+
+def test_several_workers_share_a_metrics_directory_while_serving(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: list[str | None] = []
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        directory = os.environ.get("KEYHIVE_METRICS_DIR")
+        assert directory is None or os.path.isdir(directory)
+        seen.append(directory)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    assert run("serve", "--workers", "2").exit_code == 0
+    assert run("serve").exit_code == 0
+    assert seen[0] is not None and seen[1] is None, "one worker needs no shared directory"
+    assert "KEYHIVE_METRICS_DIR" not in os.environ
+    assert not os.path.exists(seen[0]), "removed once the server stopped"
 
 
 def test_serve_defaults(run: Run, calls: list[dict[str, Any]]) -> None:

@@ -44,7 +44,7 @@ SECRET = Secret(
         ("x" * 201, "longer than 200"),
         ("line\nbreak", "control characters"),
         ("nul\x00", "control characters"),
-        ("\ud800", "control characters"),
+        ("\ud800", "not valid Unicode text"),
     ],
 )
 def test_text_rejects(value: object, message: str) -> None:
@@ -90,8 +90,16 @@ def _circular() -> dict[str, Any]:
         {"s": {1, 2}},
         {(1, 2): "tuple key"},
         {"big": "x" * 16_384},
+        {"big": "\u00e9" * 8_200},  # 8,200 characters, 16,400 bytes of UTF-8
         _circular(),
+        _nested(32),  # 33 levels
         _nested(100_000),
+        {"k": "\ud800"},  # lone surrogates cannot be written as UTF-8
+        {"\udfff": 1},
+        {"list": ["ok", "\ud800"]},
+        {"k": "nul\x00"},  # PostgreSQL's jsonb refuses NUL
+        {"nul\x00": 1},
+        {"wide": [0] * 20_000},
     ],
     ids=lambda v: type(v).__name__,
 )
@@ -109,7 +117,8 @@ def test_metadata_accepts_json_objects() -> None:
     }
     assert validation.metadata(MappingProxyType({"x": 1})) == {"x": 1}
     assert validation.metadata({1: "int keys become text"}) == {"1": "int keys become text"}
-    assert validation.metadata(_nested(50))["a"]["a"] == _nested(48)
+    assert validation.metadata(_nested(31))["a"]["a"] == _nested(29)  # 32 levels
+    assert validation.metadata({"e": "\u00e9" * 8_000}) == {"e": "\u00e9" * 8_000}
 
 
 def test_aware() -> None:
@@ -279,3 +288,27 @@ def test_exception_tree_and_data() -> None:
         "malformed token: checksum mismatch",
     )
     assert errors.InvalidInput("x").field is None
+
+
+@pytest.mark.parametrize("suffix", ["/secrets", "/disable", "/enable", "/usage"])
+def test_a_client_id_never_ends_with_a_route_suffix(suffix: str) -> None:
+    """/v1/clients/{id}/secrets can only mean the secrets of {id}."""
+    with pytest.raises(errors.InvalidInput, match="must not end with"):
+        validation.identifier("acme" + suffix, "client_id")
+    assert validation.identifier("acme" + suffix + "x", "client_id") == "acme" + suffix + "x"
+    assert validation.identifier("AAAA" + suffix, "target_id") == "AAAA" + suffix
+
+
+def test_text_pattern_is_the_check() -> None:
+    """The pattern in the OpenAPI document and the library's check agree."""
+    import re
+
+    for value in ["a", "café", "a\u00a0b", " x ", "\u200bx", "  ", "a\tb", "a\u202eb", "\x85"]:
+        by_pattern = re.fullmatch(validation.TEXT_PATTERN, value) is not None
+        try:
+            validation.text(value, "name")
+        except errors.InvalidInput:
+            by_check = False
+        else:
+            by_check = True
+        assert by_pattern == by_check, repr(value)

@@ -207,3 +207,20 @@ def test_unreadable_credentials_count_as_unknown() -> None:
         "http://keyhive.test", "kh_x", client=httpx.Client(transport=transport)
     )
     assert verifier.verify(TokenCredential("kh_anything")).code is Code.NOT_FOUND
+
+
+def test_cache_is_bounded_in_bytes_not_only_entries() -> None:
+    """One valid token asked about with many scope sets or addresses: each verdict carries
+    the client's metadata (up to 16 KiB), yet the cache stays under its byte budget."""
+    from keyhive.integrations import Principal, Verdict
+    from keyhive.integrations._cache import weigh
+
+    metadata = {"blob": "x" * 16_000}
+    principal = Principal("c", "s" * 16, ("a:b",), metadata=metadata)
+    cache = VerdictCache(size=10_000, ttl=5, max_bytes=1_000_000)
+    for i in range(500):
+        key = cache.key(TokenCredential("kh_" + "S" * 40), [], f"10.0.{i // 256}.{i % 256}")
+        cache.put(key, Verdict(Code.VALID, principal))
+    assert len(cache) < 500
+    assert len(cache) * weigh(b"", Verdict(Code.VALID, principal)) <= 1_000_000
+    assert len(cache) >= 1_000_000 // (2 * weigh(b"", Verdict(Code.VALID, principal)))

@@ -1,8 +1,12 @@
-"""Fixtures for the HTTP service: an app over the memory hive, an async client, tokens."""
+"""Fixtures for the HTTP service: an app over the memory hive, an async client, tokens.
+
+Every test here also runs under the credential-echo scan (:mod:`tests.server.leakscan`):
+a response or log line holding a run of a token's random part fails the test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,6 +17,23 @@ from keyhive.server import create_app
 from keyhive.service.hive import VERIFY_SCOPE
 
 from .helpers import bearer
+from .leakscan import SCANNER, Scanner, install
+
+
+@pytest.fixture(scope="session")
+def leak_scanner() -> Iterator[Scanner]:
+    """httpx's clients, Issued and the root logger feed the session's scanner."""
+    with pytest.MonkeyPatch.context() as patch, install(SCANNER, patch):
+        yield SCANNER
+
+
+@pytest.fixture(autouse=True)
+def no_credential_echoed(leak_scanner: Scanner) -> Iterator[None]:
+    """Fail the test whose responses or log lines repeated a token."""
+    leak_scanner.take_hits()
+    yield
+    hits = leak_scanner.take_hits()
+    assert not hits, "credentials echoed:\n" + "\n".join(hits)
 
 
 @pytest.fixture

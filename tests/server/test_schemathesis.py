@@ -46,7 +46,10 @@ _counter = itertools.count()
 
 OPERATIONS = [
     ("POST", "/v1/verify"),
-    ("GET", "/v1/auth"),
+    *(
+        (method, "/v1/auth")
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    ),
     ("GET", "/v1/clients"),
     ("POST", "/v1/clients"),
     ("GET", "/v1/clients/{client_id}/secrets"),

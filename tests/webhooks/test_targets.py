@@ -76,16 +76,21 @@ def test_malformed_urls_are_clear_errors(strict: KeyHive, url: str, why: str) ->
     assert raised.value.field == "url"
 
 
-def test_a_host_that_does_not_resolve_is_refused(strict: KeyHive) -> None:
+def test_a_host_that_does_not_resolve_yet_is_taken_and_checked_at_each_send(
+    strict: KeyHive,
+) -> None:
+    """Its DNS may come later: it is accepted, and every connection is checked anyway."""
+
     def unknown(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     strict.webhook_resolver = unknown  # no name is looked up outside this machine
-    with pytest.raises(TargetRefused, match="cannot be resolved"):
-        strict.create_webhook("https://no-such-host.invalid/hook", ["*"])
+    assert strict.create_webhook("https://no-such-host.invalid/hook", ["*"]).webhook.enabled
     strict.webhook_resolver = lambda host, port: []
-    with pytest.raises(TargetRefused, match="cannot be resolved"):
-        strict.create_webhook("https://no-such-host.invalid/hook", ["*"])
+    assert strict.create_webhook("https://no-such-host.invalid/b", ["*"]).webhook.enabled
+    strict.webhook_resolver = lambda host, port: ["10.0.0.7"]
+    with pytest.raises(TargetRefused, match="KEYHIVE_WEBHOOK_ALLOW_PRIVATE"):
+        strict.create_webhook("https://no-such-host.invalid/c", ["*"])
 
 
 def test_a_public_address_passes(strict: KeyHive) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._app import cli
+from .admin import admin
 from .audit import audit
 from .clients import client
 from .importing import import_
@@ -14,7 +15,20 @@ from .usage import usage
 from .verify import verify
 from .webhooks import webhook
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth, usage, webhook):
+for _command in (
+    init,
+    serve,
+    client,
+    secret,
+    verify,
+    import_,
+    audit,
+    scan,
+    oauth,
+    usage,
+    webhook,
+    admin,
+):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

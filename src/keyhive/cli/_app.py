@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from keyhive.core.echo import redact
 from keyhive.core.errors import KeyhiveError, StorageUnavailable
 from keyhive.core.hashing import HASHER_NAMES
 from keyhive.core.settings import DEFAULT_DATABASE_URL, Settings
@@ -119,8 +120,30 @@ def _database_error(exc: Exception) -> str:
     return f"database error: {detail}"
 
 
+def _redact(exc: click.ClickException) -> None:
+    """Replace token-shaped text in a click error's message (typed Final, set all the same)."""
+    vars(exc)["message"] = redact(exc.message)
+
+
 class KeyhiveGroup(click.Group):
-    """A group that reports library errors as ``Error: ...`` with exit 1, never a traceback."""
+    """A group that reports library errors as ``Error: ...`` with exit 1, never a traceback.
+
+    No message repeats a token: click's own usage errors quote the argument they could
+    not use, so a token pasted in the wrong place is replaced by ``<token>``.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _redact(exc)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -130,10 +153,13 @@ class KeyhiveGroup(click.Group):
                 runtime = ctx.find_object(Runtime)
                 if runtime is not None:
                     runtime.close()
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.ClickException as exc:
+            _redact(exc)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except KeyhiveError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(redact(str(exc))) from None
         except Exception as exc:
             if os.environ.get("KEYHIVE_DEBUG"):
                 raise

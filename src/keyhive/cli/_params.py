@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from keyhive.core import validation as check
 from keyhive.core.durations import parse_duration
 from keyhive.core.errors import InvalidInput
 from keyhive.core.ipallow import normalize_networks
@@ -44,11 +45,13 @@ def _checked(check: Callable[[Any], T]) -> Callback:
 def _json_object(value: str) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
+    except RecursionError:
+        raise InvalidInput("is nested too deep") from None
     except ValueError:
         raise InvalidInput('must be valid JSON, e.g. \'{"plan": "pro"}\'') from None
     if not isinstance(parsed, dict):
         raise InvalidInput("must be a JSON object")
-    return parsed
+    return check.metadata(parsed)
 
 
 def _duration(value: str) -> timedelta:

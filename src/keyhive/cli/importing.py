@@ -8,11 +8,13 @@ line or a failed write leaves nothing of the file behind.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import click
 
+from keyhive.core.echo import excerpt
 from keyhive.core.errors import BadRecord, KeyhiveError
 from keyhive.core.model import SeedImport
 from keyhive.service.hive import KeyHive
@@ -46,7 +48,7 @@ def _record(line: int, data: Any) -> SeedRecord:
         raise BadLine(line, "expected a JSON object")
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
-        raise BadLine(line, f"unknown field {unknown[0][:40]!r} (expected {', '.join(_FIELDS)})")
+        raise BadLine(line, f"unknown field {excerpt(unknown[0])} (expected {', '.join(_FIELDS)})")
     for required in ("client_id", "stored"):
         if not isinstance(data.get(required), str):
             raise BadLine(line, f"{required} must be a string")
@@ -59,14 +61,24 @@ def _record(line: int, data: Any) -> SeedRecord:
     return SeedRecord(line, data["client_id"], data["stored"], name, tuple(scopes))
 
 
-def read_seed(stream: IO[str]) -> list[SeedRecord]:
-    """Parse JSON Lines; blank lines are skipped, any other bad line stops everything."""
+def read_seed(stream: Iterable[bytes]) -> list[SeedRecord]:
+    """Parse JSON Lines; blank lines are skipped, any other bad line stops everything.
+
+    Lines are read as bytes and decoded one by one, so a file that is not UTF-8, or a
+    line nested too deep for the JSON reader, is reported by its line number too.
+    """
     records = []
-    for number, text in enumerate(stream, start=1):
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadLine(number, "not UTF-8 text") from None
         if not text.strip():
             continue
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise BadLine(number, "nested too deep") from None
         except ValueError:
             raise BadLine(number, "not valid JSON") from None
         records.append(_record(number, data))
@@ -82,10 +94,10 @@ def read_seed(stream: IO[str]) -> list[SeedRecord]:
     show_default=True,
     help="seed: JSON Lines {client_id, stored, name?, scopes?} from the article's code.",
 )
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @json_option
 @pass_runtime
-def import_(runtime: Runtime, format_: str, file: IO[str], as_json: bool) -> None:
+def import_(runtime: Runtime, format_: str, file: IO[bytes], as_json: bool) -> None:
     """Import secrets hashed by the article's Node code from FILE ('-' for stdin).
 
     Each line is {"client_id", "stored", "name"?, "scopes"?} where stored is

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 
 import click
 
@@ -22,7 +25,8 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
     """Create or migrate the database and print the first admin token once.
 
     The admin secret has the scopes keyhive:admin and keyhive:verify. Running init
-    again migrates the database and prints no token.
+    again migrates the database and prints no token; `keyhive admin recover` issues a
+    fresh admin secret when the first is lost.
     """
     hive = runtime.hive(create=True)  # on SQLite, this also writes the server key file
     issued = hive.bootstrap_admin()
@@ -39,7 +43,10 @@ def init(runtime: Runtime, if_missing: bool, as_json: bool) -> None:
         fields = output.secret_fields(issued.secret, hive.clock.now())
         output.one_time_token(issued.token, "Database ready; first admin secret issued", fields)
     elif not if_missing:
-        output.message("Database ready; an admin client exists already, so no token is printed.")
+        output.message(
+            "Database ready; an admin client exists already, so no token is printed "
+            "(lost the admin token? `keyhive admin recover` issues a fresh one)."
+        )
 
 
 @click.command("serve")
@@ -93,13 +100,37 @@ def serve(
     os.environ.update(settings.to_env())
     shown = f"[{host}]" if ":" in host else host
     output.message(f"keyhive: dashboard at http://{shown}:{port}/dashboard", stderr=True)
-    uvicorn.run(
-        "keyhive.server.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
-    )
+    with _metrics_dir(workers, settings.metrics_dir):
+        uvicorn.run(
+            "keyhive.server.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+            proxy_headers=False,  # keyhive reads forwarding headers itself (core/addresses.py)
+            http=_HTTP_PROTOCOL,
+        )
+
+
+#: uvicorn's httptools protocol with limits on request heads (an import string, like the
+#: app's: the CLI does not import the server).
+_HTTP_PROTOCOL = "keyhive.server.protocol:HttpToolsProtocol"
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int, given: str | None) -> Iterator[None]:
+    """With several workers, a fresh directory where they sum their metrics (removed after).
+
+    A KEYHIVE_METRICS_DIR set by the operator is used as it is.
+    """
+    if workers == 1 or given:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="keyhive-metrics-") as directory:
+        os.environ["KEYHIVE_METRICS_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["KEYHIVE_METRICS_DIR"]

@@ -16,6 +16,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Final
 
+from keyhive.core.echo import excerpt
 from keyhive.core.errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -76,7 +77,7 @@ def parse_networks(networks: object, field: str = "trusted_proxies") -> tuple[IP
             result.append(ipaddress.ip_network(item.strip(), strict=False))
         except ValueError:
             raise InvalidInput(
-                f"not an IP network in {field}: {item[:MAX_ADDRESS]!r}", field=field
+                f"not an IP network in {field}: {excerpt(item)}", field=field
             ) from None
     return tuple(result)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from keyhive.core.echo import excerpt
 from keyhive.core.errors import InvalidDuration
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -38,7 +39,7 @@ def parse_duration(text: object) -> timedelta:
         seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
     else:
         raise InvalidDuration(
-            f"cannot read duration {text[:20]!r}: use forms like 90d, 24h, 15m, 30s"
+            f"cannot read duration {excerpt(text)}: use forms like 90d, 24h, 15m, 30s"
         )
     # Compare as integers: timedelta() itself overflows long before 64 digits.
     if seconds > _LIMIT_SECONDS:

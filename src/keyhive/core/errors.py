@@ -46,10 +46,16 @@ class InvalidDuration(InvalidInput):
 
 
 class NotFound(KeyhiveError, LookupError):
-    """An admin operation named a client or secret that does not exist."""
+    """An admin operation named a client or secret that does not exist.
+
+    The message repeats the id only if it has the shape of one (a token pasted in its
+    place is not repeated); ``ident`` keeps what was given.
+    """
 
     def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind} not found: {ident}")
+        from keyhive.core.echo import shown_id  # echo -> tokens -> errors
+
+        super().__init__(f"{kind} not found: {shown_id(kind, ident)}")
         self.kind = kind
         self.ident = ident
 

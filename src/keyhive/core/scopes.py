@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from keyhive.core.echo import excerpt
 from keyhive.core.errors import InvalidScope
 
 _SCOPE_RE: Final = re.compile(r"[A-Za-z0-9_.\-/]{1,64}:(?:[A-Za-z0-9_.\-/]{1,64}|\*)")
@@ -33,9 +34,10 @@ def validate_scope(scope: object) -> str:
     if not isinstance(scope, str):
         raise InvalidScope("scope must be a string", field="scopes")
     if scope != "*" and not _SCOPE_RE.fullmatch(scope):
-        shown = scope[:40] if scope.isprintable() else "<unprintable>"
+        # Only the start is repeated: a token pasted as a scope must not come back.
         raise InvalidScope(
-            f"invalid scope {shown!r}: use resource:action, resource:* or *", field="scopes"
+            f"invalid scope {excerpt(scope)}: use resource:action, resource:* or *",
+            field="scopes",
         )
     return scope
 

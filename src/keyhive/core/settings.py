@@ -54,6 +54,8 @@ class Settings:
     webhook_credits_low: float = 0.10
     #: The longest one delivery attempt may take per step (connect, send, answer).
     webhook_timeout: timedelta = timedelta(seconds=10)
+    #: A directory where worker processes share their metrics (``keyhive serve --workers``).
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,6 +77,7 @@ class Settings:
             oauth_key_rotation=_duration(env, "KEYHIVE_OAUTH_KEY_ROTATION", "30d"),
             usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
             **_webhook_settings(env),
+            metrics_dir=env.get("KEYHIVE_METRICS_DIR") or None,
         )
         return settings.with_overrides(**overrides)
 
@@ -94,6 +97,8 @@ class Settings:
         }
         if self.redis_url:
             env["KEYHIVE_REDIS_URL"] = self.redis_url
+        if self.metrics_dir:
+            env["KEYHIVE_METRICS_DIR"] = self.metrics_dir
         return env
 
     def with_overrides(self, **overrides: Any) -> Settings:

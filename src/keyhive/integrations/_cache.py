@@ -3,19 +3,39 @@
 Keys are keyed BLAKE2b digests (a random per-process key) of the credential, the
 required scopes and the caller's IP: the cache never holds a plain secret. Entries live
 ``ttl`` seconds, so a revocation reaches this process within that time; the least
-recently used go first once ``size`` is reached (the one TTL cache, counters/ttl.py).
+recently used go first once ``size`` entries or ``max_bytes`` (an estimate of what the
+verdicts weigh: a principal carries up to 16 KiB of metadata) is reached (the one TTL
+cache, counters/ttl.py).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from hashlib import blake2b
+from typing import Final
 
 from keyhive.core.credentials import Credential, PairCredential
 from keyhive.counters.ttl import TTLCache
 from keyhive.integrations._principal import Verdict
+
+#: What one entry costs besides its verdict's text: the key, the entry, the objects.
+_OVERHEAD: Final = 512
+MAX_BYTES: Final = 16 * 1024 * 1024
+
+
+def weigh(key: bytes, verdict: Verdict) -> int:
+    """An estimate of an entry's bytes: fixed overhead plus the text the verdict holds."""
+    principal = verdict.principal
+    if principal is None:
+        return _OVERHEAD
+    text = len(principal.client_id) + len(principal.secret_id) + len(principal.name or "")
+    text += len(principal.owner or "") + sum(len(s) for s in principal.scopes)
+    if principal.metadata:
+        text += len(json.dumps(principal.metadata, default=str))
+    return _OVERHEAD + 2 * text  # str objects hold about two bytes per character or more
 
 
 class VerdictCache:
@@ -26,9 +46,12 @@ class VerdictCache:
         size: int = 10_000,
         ttl: float = 5.0,
         *,
+        max_bytes: int = MAX_BYTES,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries: TTLCache[bytes, Verdict] = TTLCache(size, ttl, monotonic=monotonic)
+        self._entries: TTLCache[bytes, Verdict] = TTLCache(
+            size, ttl, max_bytes=max_bytes, weigh=weigh, monotonic=monotonic
+        )
         self.size, self.ttl = size, ttl
         self._key = secrets.token_bytes(32)
 

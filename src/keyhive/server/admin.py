@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from keyhive.core.addresses import TrustedProxies
 from keyhive.core.model import Client
 from keyhive.core.scopes import ADMIN_SCOPE
+from keyhive.core.validation import MAX_ID, MAX_NAME, TEXT_PATTERN
 from keyhive.server.auth import caller
 from keyhive.server.openapi import errors
 from keyhive.server.schemas import (
@@ -59,9 +60,14 @@ def admin_router(hive: AsyncKeyHive, proxies: TrustedProxies) -> APIRouter:
     @router.get("/clients", response_model=ClientPage, responses=_READ, summary="List clients")
     async def list_clients(
         actor: Actor,
-        owner: Annotated[str | None, Query(max_length=200)] = None,
+        owner: Annotated[
+            str | None, Query(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        after: Annotated[str | None, Query(max_length=128, description="a client_id")] = None,
+        after: Annotated[
+            str | None,
+            Query(min_length=1, max_length=MAX_ID, pattern=TEXT_PATTERN, description="a client_id"),
+        ] = None,
     ) -> dict[str, Any]:
         clients = await hive.list_clients(owner=owner, limit=limit, after=after)
         last = clients[-1].client_id if len(clients) == limit else None
@@ -199,7 +205,13 @@ def admin_router(hive: AsyncKeyHive, proxies: TrustedProxies) -> APIRouter:
         after: Annotated[int, Query(ge=0, le=2**62, description="an event id")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         target: Annotated[
-            str | None, Query(max_length=128, description="a client_id or secret_id")
+            str | None,
+            Query(
+                min_length=1,
+                max_length=MAX_ID,
+                pattern=TEXT_PATTERN,
+                description="a client_id or secret_id",
+            ),
         ] = None,
     ) -> dict[str, Any]:
         events = await hive.audit(after_id=after, limit=limit, target_id=target)

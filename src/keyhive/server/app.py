@@ -21,9 +21,11 @@ from keyhive.server import leaks, openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.audit_head import audit_head_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
+from keyhive.server.docs import docs_router
 from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
+from keyhive.server.methods import MethodGuard
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.server.usage import usage_router
 from keyhive.server.web import dashboard_app
@@ -93,10 +95,11 @@ def create_app(
     service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
     async_hive = AsyncKeyHive(service)
     proxies = TrustedProxies(service.settings.trusted_proxies)
-    metrics = Metrics()
+    metrics = Metrics(shared_dir=service.settings.metrics_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.start()
         sender = WebhookSender.for_hive(service) if webhooks and WebhookSender is not None else None
         if sender is not None:
             sender.start()
@@ -105,6 +108,7 @@ def create_app(
         finally:
             if sender is not None:
                 await run_in_threadpool(sender.stop)
+            metrics.close()
             await run_in_threadpool(service.close if owned else service.flush)
 
     app = KeyhiveAPI(
@@ -113,20 +117,29 @@ def create_app(
         version=_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by keyhive.server.docs, without a CDN
+        redoc_url=None,
     )
     app.state.hive = service
     app.state.metrics = metrics
-    app.include_router(usage_router(async_hive, proxies))  # before admin: {client_id:path}
-    app.include_router(admin_router(async_hive, proxies))
-    app.include_router(audit_head_router(async_hive, proxies))
-    app.include_router(leaks_router(service))
-    app.include_router(webhooks_router(async_hive, proxies))
-    app.include_router(health_router(service, metrics))
-    if oauth_router is not None:
-        app.include_router(oauth_router(service))
+    routers = [
+        usage_router(async_hive, proxies),  # before admin: {client_id:path}
+        admin_router(async_hive, proxies),
+        audit_head_router(async_hive, proxies),
+        leaks_router(service),
+        webhooks_router(async_hive, proxies),
+        health_router(service, metrics),
+        *([oauth_router(service)] if oauth_router is not None else []),
+        docs_router(app.title),
+    ]
+    for router in routers:
+        app.include_router(router)
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
     problems.install(app)
     openapi.install(app)
+    # Every route's own path and methods (included routers are wrapped, not copied).
+    routes = [*app.router.routes, *(route for router in routers for route in router.routes)]
+    app.add_middleware(MethodGuard, routes=routes)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

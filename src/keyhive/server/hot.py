@@ -43,6 +43,9 @@ from keyhive.service.hive_async import AsyncKeyHive
 
 log = logging.getLogger(__name__)
 
+#: The methods /v1/auth answers: gateways forward the original request's method.
+AUTH_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_AUTH_ALLOW: Final = ", ".join(sorted(AUTH_METHODS))
 #: Seconds by which a refusal for a throttled id or address is delayed.
 TARPIT: Final = 0.25
 _WANTED: Final = {
@@ -138,8 +141,10 @@ class HotPath:
         self.max_body = max_body
         self.tarpit = tarpit
         self.proxies = proxies or TrustedProxies()
-        self.payload = AnswerMemo(_json_body)
-        self.pass_headers = AnswerMemo(_pass_headers)
+        self.payload = AnswerMemo(_json_body, weigh=len)
+        self.pass_headers = AnswerMemo(
+            _pass_headers, weigh=lambda pairs: sum(len(k) + len(v) for k, v in pairs)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request whose path is in PATHS (the path is its metrics route).
@@ -179,6 +184,13 @@ class HotPath:
         return result
 
     async def _auth(self, scope: Scope, receive: Receive, send: Send) -> int:
+        if scope["method"] not in AUTH_METHODS:  # TRACE, CONNECT, anything unknown
+            raise HTTPProblem(
+                405,
+                "use a method a gateway forwards",
+                slug="method-not-allowed",
+                headers={"Allow": _AUTH_ALLOW},
+            )
         headers = _headers(scope)
         try:
             required = _query_scopes(scope)

@@ -3,7 +3,8 @@
 Every label value comes from the server (a route template, a method from a fixed list,
 a status, a Code), never from the request, so no secret or client-chosen text reaches
 a label and label sets stay small. Each app has its own registry, so several apps (in
-tests) do not collide.
+tests) do not collide. With several worker processes, a shared directory sums them
+(:mod:`keyhive.server.metrics_shared`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyhive.core.model import Code
+from keyhive.server.metrics_shared import SharedTallies, Tallies
 
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -29,15 +31,43 @@ class Metrics:
     Counts are kept in plain dicts and turned into Prometheus families when scraped:
     every request updates them, so the per-request cost is a dict update, not a
     locked client-library call. They are only updated from the event loop.
+
+    With ``shared_dir`` (several workers), scrapes show the sum over every worker, and
+    the per-process ``process_*`` metrics are left out: no one process speaks for all.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shared_dir: str | None = None) -> None:
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
+        self.shared = SharedTallies(shared_dir, len(_BUCKETS) + 1) if shared_dir else None
+        if self.shared is None:
+            ProcessCollector(registry=self.registry)
         self._verified: dict[tuple[str, str], int] = {}
         self._requests: dict[tuple[str, str, int], int] = {}
         self._latency: dict[tuple[str, str], _Latency] = {}
         self.registry.register(_Families(self))
+
+    def start(self) -> None:
+        """Begin writing this worker's tallies for the others (no-op without a shared dir)."""
+        if self.shared is not None:
+            self.shared.start(self.snapshot)
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.shared.stop(self.snapshot)
+
+    def snapshot(self) -> Tallies:
+        """A copy of this process's tallies (safe from another thread: dict copies are
+        atomic under the GIL)."""
+        return Tallies(
+            verified=dict(self._verified),
+            requests=dict(self._requests),
+            latency={k: (list(v.counts), v.total) for k, v in list(self._latency.items())},
+        )
+
+    def tallies(self) -> Tallies:
+        """What a scrape shows: this process's tallies, plus the other workers' if shared."""
+        own = self.snapshot()
+        return self.shared.total(own) if self.shared is not None else own
 
     def verified(self, endpoint: str, code: Code | None) -> None:
         """Count one outcome; None means no credential could be read (MISSING)."""
@@ -78,12 +108,13 @@ class _Families:
         self._m = metrics
 
     def collect(self) -> Iterator[Metric]:
+        tallies = self._m.tallies()
         verified = CounterMetricFamily(
             "keyhive_verifications",
             "Credentials checked by /v1/verify and /v1/auth, by outcome code.",
             labels=["endpoint", "code"],
         )
-        for (endpoint, code), count in list(self._m._verified.items()):
+        for (endpoint, code), count in tallies.verified.items():
             verified.add_metric([endpoint, code], count)
         yield verified
         requests = CounterMetricFamily(
@@ -91,7 +122,7 @@ class _Families:
             "HTTP requests by route template, method and status.",
             labels=["route", "method", "status"],
         )
-        for (route, method, status), count in list(self._m._requests.items()):
+        for (route, method, status), count in tallies.requests.items():
             requests.add_metric([route, method, str(status)], count)
         yield requests
         latency = HistogramMetricFamily(
@@ -99,12 +130,12 @@ class _Families:
             "Time to answer an HTTP request, by route template.",
             labels=["route", "method"],
         )
-        for (route, method), series in list(self._m._latency.items()):
+        for (route, method), (counts, total) in tallies.latency.items():
             cumulative, buckets = 0, []
-            for bound, count in zip((*map(str, _BUCKETS), "+Inf"), series.counts, strict=True):
+            for bound, count in zip((*map(str, _BUCKETS), "+Inf"), counts, strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))
-            latency.add_metric([route, method], buckets, sum_value=series.total)
+            latency.add_metric([route, method], buckets, sum_value=total)
         yield latency
 
 

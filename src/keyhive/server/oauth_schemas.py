@@ -46,7 +46,7 @@ class OAuthErrorOut(BaseModel):
 class TokenParam(BaseModel):
     """Body of ``POST /oauth/introspect`` and ``POST /oauth/revoke``."""
 
-    token: str
+    token: str = Field(min_length=1)
     token_type_hint: str | None = None
     client_id: str | None = Field(None, description="revoke: client_secret_post")
     client_secret: str | None = Field(None, description="revoke: client_secret_post")

@@ -12,11 +12,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from keyhive.server import hot
 from keyhive.server.auth import SECURITY_NAMES
 from keyhive.server.problems import PROBLEM_JSON, Problem
-from keyhive.server.schemas import VERIFY_REQUEST, VerificationOut
+from keyhive.server.schemas import SCOPE_LIST_PATTERN, VERIFY_REQUEST, VerificationOut
 
 _REF: Final = "#/components/schemas/{model}"
+_ORDER: Final = ("get", "head", "post", "put", "patch", "delete", "options")
+#: The methods /v1/auth answers (the hot path's list), in the document's usual order.
+AUTH_METHODS: Final = tuple(m for m in _ORDER if m.upper() in hot.AUTH_METHODS)
 _DESCRIPTIONS: Final = {
     400: "Malformed request (body not JSON, bad parameter)",
     401: "No credential, or one that is not valid",
@@ -79,10 +83,14 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
         "name": "scope",
         "in": "query",
         "required": False,
-        "description": "Required scope; repeat for several (all must be granted).",
+        "description": (
+            "Required scopes (all must be granted): repeat the parameter, or list several "
+            "in one value separated by spaces or commas. An empty value requires none. At "
+            "most 64 distinct scopes in all (400 beyond)."
+        ),
         "schema": {
             "type": "array",
-            "items": components["TokenVerifyRequest"]["properties"]["scopes"]["items"],
+            "items": {"type": "string", "pattern": SCOPE_LIST_PATTERN},
         },
         "style": "form",
         "explode": True,
@@ -113,8 +121,8 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                 },
             }
         },
-        "/v1/auth": {
-            "get": {
+        "/v1/auth": _every_method(
+            {
                 "tags": ["verify"],
                 "summary": "Gateway auth (nginx auth_request, Traefik ForwardAuth)",
                 "description": (
@@ -151,7 +159,15 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                     **{str(k): v for k, v in auth_errors.items()},
                 },
             }
-        },
+        ),
+    }
+
+
+def _every_method(operation: dict[str, Any]) -> dict[str, Any]:
+    """/v1/auth under each method a gateway may forward (the same operation each time)."""
+    return {
+        method: {**operation, "operationId": "auth" if method == "get" else f"auth_{method}"}
+        for method in AUTH_METHODS
     }
 
 

@@ -1,67 +1,163 @@
 """Request and response bodies, as pydantic models: they validate input and feed OpenAPI.
 
 Bodies forbid unknown fields, so a misspelt ``expires_in`` is an error rather than a
-secret that silently never expires. Deeper checks (printable names, metadata size) stay
-in the library; its InvalidInput becomes a 422 problem.
+secret that silently never expires. The document states every rule the server enforces,
+and the models enforce every rule the document states: patterns for names, durations,
+rates and networks (each a subset of what the library reads, so whatever the document
+allows is accepted), and the rules between fields. Metadata's size and depth, which a
+schema cannot express, are described and checked by the library (InvalidInput: 422).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     TypeAdapter,
+    model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
 
+from keyhive.core.ipallow import MAX_NETWORKS
 from keyhive.core.model import Code
 from keyhive.core.scopes import MAX_SCOPES
+from keyhive.core.validation import (
+    MAX_ID,
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_NAME,
+    MAX_REASON,
+    TEXT_PATTERN,
+)
+from keyhive.server import patterns
 
-SCOPE_PATTERN: Final = r"^(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))$"
+_SCOPE: Final = r"(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))"
+SCOPE_PATTERN: Final = f"^{_SCOPE}$"
+#: Any duration the library reads (for parameters whose range another parameter sets).
 DURATION_PATTERN: Final = r"^([0-9]{1,9}|([0-9]{1,9}[smhdw]){1,5})$"
+# What str.split() takes for whitespace among ASCII, and the comma.
+_SEPARATOR: Final = r"[\t\n\x0b\x0c\r\x1c-\x1f ,]"
+#: One ``?scope=`` value of GET /v1/auth: scopes separated by ASCII whitespace or commas.
+SCOPE_LIST_PATTERN: Final = f"^{_SEPARATOR}*({_SCOPE}({_SEPARATOR}+{_SCOPE})*)?{_SEPARATOR}*$"
+#: A string or key of metadata: any text but U+0000 (PostgreSQL's jsonb refuses it).
+JSONText = Annotated[str, Field(pattern="^[^\\x00]*$")]
+_CLOSED: Final = {"additionalProperties": False}  # keys outside patternProperties: none
+#: Any JSON value whose strings and keys are JSONText.
+JSONValue = TypeAliasType(
+    "JSONValue",
+    "Union[JSONText, StrictBool, StrictInt, float, None, list[JSONValue], "
+    "Annotated[dict[JSONText, JSONValue], Field(json_schema_extra=_CLOSED)]]",
+)
+_METADATA: Final = (
+    f"A JSON object of at most {MAX_METADATA_BYTES} bytes as UTF-8, nested at most "
+    f"{MAX_METADATA_DEPTH} levels deep (the object itself is level 1); no string or key "
+    "holds U+0000."
+)
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 
 
 def _utc(value: datetime) -> datetime:
-    """Normalise to UTC now, so an offset at the calendar's edge fails as input, not later."""
+    """In UTC; an offset that would cross the calendar's edge lands on the edge (an expiry
+    before year 1 has passed as surely as one in year 1)."""
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("datetime is out of range once converted to UTC") from None
+        return _EARLIEST if value.year == 1 else _LATEST
+
+
+def _whole(value: object) -> object:
+    """A JSON integer: an int, or a number with no fraction (``5.0`` is 5 in JSON Schema);
+    never a string or a boolean."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
 
 
 def _ip(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError("ip must be an IPv4 or IPv6 address") from None
+    if getattr(address, "scope_id", None):
+        raise ValueError("ip must be an IPv4 or IPv6 address without a zone")
+    return str(address)
 
 
 Scope = Annotated[str, Field(pattern=SCOPE_PATTERN, examples=["articles:read"])]
 Scopes = Annotated[list[Scope], Field(max_length=MAX_SCOPES)]
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["90d", "24h", "1h30m"])]
+Expiry = Annotated[
+    str,
+    Field(
+        pattern=patterns.EXPIRY,
+        description=(
+            "A positive duration: seconds, or weeks, days, hours, minutes and seconds in "
+            "that order, each at most once (90d, 24h, 1h30m, 3600)"
+        ),
+        examples=["90d", "24h", "1h30m"],
+    ),
+]
+Grace = Annotated[
+    str,
+    Field(
+        pattern=patterns.GRACE,
+        description="A duration like expires_in, or 0 / 0s for none",
+        examples=["24h"],
+    ),
+]
 Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 IPAddress = Annotated[
     str,
-    Field(max_length=64, description="IPv4 or IPv6 address", examples=["203.0.113.7"]),
+    Field(
+        max_length=64,
+        description="IPv4 or IPv6 address (no zone)",
+        examples=["203.0.113.7"],
+        json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+    ),
     AfterValidator(_ip),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Rate = Annotated[str, Field(max_length=64, examples=["100/minute"])]
-Credits = Annotated[StrictInt, Field(ge=0, le=10**15)]
+#: Names, owners and reasons: no control characters, not only whitespace.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON, pattern=TEXT_PATTERN)]
+Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=TEXT_PATTERN)]
+Rate = Annotated[
+    str,
+    Field(
+        pattern=patterns.RATE,
+        description=(
+            "N/second, N/minute, N/hour, N/day, or N per a window of seconds, minutes, "
+            "hours or days up to 31 days (20/30s, 500/1h)"
+        ),
+        examples=["100/minute"],
+    ),
+]
+Credits = Annotated[StrictInt, Field(ge=0, le=10**15), BeforeValidator(_whole)]
 Refill = Literal["day", "month"]
 Networks = Annotated[
-    list[Annotated[str, Field(max_length=64)]],
-    Field(max_length=256, examples=[["10.0.0.0/8", "2001:db8::/32"]]),
+    list[Annotated[str, Field(max_length=64, pattern=patterns.NETWORK)]],
+    Field(
+        max_length=MAX_NETWORKS,
+        description="IPv4 or IPv6 networks in CIDR notation (a bare address is one host)",
+        examples=[["10.0.0.0/8", "2001:db8::/32"]],
+    ),
 ]
-Metadata = dict[str, Any]
+Metadata = Annotated[
+    dict[JSONText, JSONValue],
+    Field(description=_METADATA, examples=[{"plan": "pro"}], json_schema_extra=_CLOSED),
+]
 
 
 class _Body(BaseModel):
@@ -132,7 +228,7 @@ class ClientCreate(_Body):
 class ClientPatch(_Body):
     """Only the fields present change; ``owner: null`` clears the owner."""
 
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = None  # a name cannot be removed
     owner: Name | None = None
     metadata: Metadata | None = None
     enabled: StrictBool | None = None
@@ -157,17 +253,44 @@ class ClientPage(BaseModel):
 # -- secrets -------------------------------------------------------------------------------
 
 
+_FIELD_RULES: Final[dict[str, Any]] = {
+    "allOf": [
+        {  # an expiry is given one way
+            "if": {"properties": {"expires_in": {"type": "string"}}, "required": ["expires_in"]},
+            "then": {"properties": {"expires_at": {"type": "null"}}},
+        },
+        {  # credits are refilled only if given
+            "if": {"properties": {"refill": {"type": "string"}}, "required": ["refill"]},
+            "then": {"properties": {"credits": {"type": "integer"}}, "required": ["credits"]},
+        },
+    ]
+}
+
+
 class _SecretFields(_Body):
-    """The fields an admin sets on a secret, the same when it is issued and when changed."""
+    """The fields an admin sets on a secret, the same when it is issued and when changed.
+
+    ``expires_in`` and ``expires_at`` are not both given; ``refill`` comes with ``credits``.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_FIELD_RULES)
 
     scopes: Scopes = []
     name: Name | None = None
-    expires_in: Duration | None = None
+    expires_in: Expiry | None = None
     expires_at: Timestamp | None = None
     rate: Rate | None = None
     credits: Credits | None = None
     refill: Refill | None = None
     allowed_ips: Networks = []
+
+    @model_validator(mode="after")
+    def _rules(self) -> _SecretFields:
+        if self.expires_in is not None and self.expires_at is not None:
+            raise ValueError("give expires_in or expires_at, not both")
+        if self.refill is not None and self.credits is None:
+            raise ValueError("refill needs credits in the same request")
+        return self
 
 
 class SecretIssue(_SecretFields):
@@ -179,13 +302,11 @@ class SecretPatch(_SecretFields):
 
 
 class RevokeBody(_Body):
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    reason: Reason | None = None
 
 
 class RotateBody(_Body):
-    grace: Duration = Field(
-        "0s", description="how long the old secret stays valid", examples=["24h"]
-    )
+    grace: Grace = Field("0s", description="how long the old secret stays valid")
 
 
 class SecretOut(BaseModel):

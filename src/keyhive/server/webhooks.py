@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from keyhive.core.addresses import TrustedProxies
 from keyhive.core.scopes import ADMIN_SCOPE
+from keyhive.core.validation import TEXT_PATTERN
 from keyhive.core.webhooks import WebhooksUnavailable
 from keyhive.server.auth import caller
 from keyhive.server.openapi import errors
@@ -27,7 +28,16 @@ from keyhive.server.webhook_schemas import (
 from keyhive.service.hive_async import AsyncKeyHive
 
 T = TypeVar("T")
-WebhookId = Annotated[str, Path(max_length=64, description="a webhook_id", examples=["wh_..."])]
+WebhookId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=TEXT_PATTERN,
+        description="a webhook_id",
+        examples=["wh_..."],
+    ),
+]
 
 
 async def _available(call: Awaitable[T]) -> T:

@@ -26,6 +26,7 @@ from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import AccessTokens, Pipeline
+from keyhive.service.recovery import Recovery
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 from keyhive.service.webhooks import Webhooks
@@ -43,6 +44,7 @@ class KeyHive(
     LeakResponse,
     UsageAnalytics,
     Browsing,
+    Recovery,
     Verifying,
     AuditLog,
     Webhooks,

@@ -178,6 +178,7 @@ class AsyncKeyHive:
     import_secret = _Threaded(KeyHive.import_secret)
     import_secrets = _Threaded(KeyHive.import_secrets)
     bootstrap_admin = _Threaded(KeyHive.bootstrap_admin)
+    recover_admin = _Threaded(KeyHive.recover_admin)
     audit = _Threaded(KeyHive.audit)
     verify_audit = _Threaded(KeyHive.verify_audit)
     audit_head = _Threaded(KeyHive.audit_head)

@@ -36,7 +36,7 @@ from keyhive.core.ipallow import ip_allowed
 from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
 from keyhive.core.oauth import looks_like_jwt
 from keyhive.core.quotas import credit_period, period_end
-from keyhive.core.scopes import allows, normalize_scopes
+from keyhive.core.scopes import MAX_SCOPES, allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
 from keyhive.core.webhooks import Signal, iso
 from keyhive.counters.protocols import (
@@ -639,8 +639,8 @@ def _required(scopes: object) -> tuple[str, ...] | None:
         return ()
     if isinstance(scopes, str):
         scopes = (scopes,)
-    elif not isinstance(scopes, (list, tuple)):
-        return None
+    elif not isinstance(scopes, (list, tuple)) or len(scopes) > MAX_SCOPES:
+        return None  # not scopes, or more than any request could need (a bounded memo)
     try:
         return _normalized(tuple(scopes))
     except (TypeError, InvalidInput):

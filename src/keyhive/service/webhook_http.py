@@ -86,10 +86,19 @@ class Guard:
         return found
 
     def check_url(self, url: str) -> None:
-        """Resolve and check the host of a URL whose form was checked already."""
+        """Check the host of a URL whose form was checked already, when it resolves.
+
+        A host that does not resolve now is accepted (its DNS may come later, or be down
+        for a moment): its deliveries fail and are retried, and every connection is
+        checked again anyway. A host that resolves to a forbidden address is refused.
+        """
         parts = urlsplit(url)
         host = parts.hostname or ""
-        self.addresses(host, parts.port or _DEFAULT_PORTS.get(parts.scheme, 443))
+        try:
+            self.addresses(host, parts.port or _DEFAULT_PORTS.get(parts.scheme, 443))
+        except TargetRefused as exc:
+            if "cannot be resolved" not in str(exc):
+                raise
 
 
 class _GuardedBackend(httpcore.NetworkBackend):

@@ -15,7 +15,10 @@ from keyhive.storage import MemoryStore, Store
 from keyhive.storage.sql import SqlStore
 from tests.infra import PostgresServer
 
-_TABLES = "audit_events, secret_scopes, secrets, clients, oauth_signing_keys, oauth_revoked_tokens"
+_TABLES = (
+    "audit_events, secret_scopes, secret_roles, secrets, clients, roles, owners, "
+    "oauth_signing_keys, oauth_revoked_tokens"
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
-"""The KeyHive facade: clients, secrets, imports, verification and the audit log.
+"""The KeyHive facade: clients, secrets, imports, owners, roles, verification and the
+audit log.
 
-Each concept lives in its own module (clients.py, secrets.py, imports.py, leaks.py,
-verifying.py, audit.py, bootstrap.py); this class puts them together over one set of
+Each concept lives in its own module (clients.py, secrets.py, imports.py,
+legacy_imports.py, owners.py, roles.py, leaks.py, verifying.py, audit.py, bootstrap.py);
+this class puts them together over one set of
 parts. The parts come from :func:`keyhive.counters.factory.build` (the one place that picks concrete
 backends), and :meth:`KeyHive.from_parts` takes them ready-made.
 """
@@ -21,7 +23,10 @@ from keyhive.service.audit import AuditLog
 from keyhive.service.bootstrap import Bootstrap
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
+from keyhive.service.legacy_imports import LegacyImports
+from keyhive.service.owners import OwnerLimits
 from keyhive.service.pipeline import Pipeline
+from keyhive.service.roles import Roles
 from keyhive.service.verifying import Verifying
 
 ADMIN_SCOPE: Final = _ADMIN_SCOPE
@@ -30,7 +35,9 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
+class KeyHive(
+    LegacyImports, SeedImports, Bootstrap, LeakResponse, OwnerLimits, Roles, Verifying, AuditLog
+):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given
@@ -71,8 +78,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
             clock=parts.clock,
             cache=parts.cache,
             throttle=parts.throttle,
-            rate=parts.rate,
-            credits=parts.credits,
+            meter=parts.meter,
             usage=parts.usage,
         )
         self._change_hooks: list[Callable[[str, str], None]] = []
@@ -80,7 +86,7 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
         self._feed: ChangeFeed | None = parts.start(self._heard, self._lost)
 
     def _heard(self, target_type: str, target_id: str) -> None:
-        """Another process changed a client or secret: forget what we knew of it."""
+        """Another process changed a client, secret, owner or role: forget what we knew."""
         self._run_change_hooks(target_type, target_id)
         cache = self._cache
         if cache is None:
@@ -91,6 +97,12 @@ class KeyHive(SeedImports, Bootstrap, LeakResponse, Verifying, AuditLog):
             cache.evict_secret(target_id)
         elif target_type == "pairs":
             cache.forget_pairs(target_id)
+        elif target_type == "legacy":
+            cache.forget_legacy(target_id)
+        elif target_type == "owner":
+            cache.evict_owner(target_id)
+        elif target_type == "role":
+            cache.clear()  # any secret may hold it; role changes are rare
 
     def _lost(self) -> None:
         """Change messages may have been missed (a reconnect): forget everything."""

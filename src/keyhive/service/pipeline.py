@@ -8,10 +8,15 @@ store once and running a slow hash only for a secret no digest covers yet. The s
 facade runs both stages inline; the async facade, the hot routes and the integrations
 run ``finish`` in a worker pool.
 
-A token and a client_id + secret pair are two lookups (``s:<secret id>``, ``c:<client
-id>``) feeding the same match and the same judgement. The judgement (:meth:`_decide`)
-holds the rules in order; a code other than NOT_FOUND is given only after the secret
-itself matched.
+A token, a client_id + secret pair and a key imported from another library are three
+lookups (``s:<secret id>``, ``c:<client id>``, ``l:<legacy id>``, see
+:mod:`keyhive.core.legacy_keys`) feeding the same match and the same judgement. A read
+brings the client's owner's limits and the scopes of the secret's roles along, so the
+judgement needs nothing more. The judgement (:meth:`_decide`) holds the rules in order;
+a code other than NOT_FOUND is given only after the secret itself matched. Last, the
+counters: the secret's named rate limits, its owner's, the secret's credits and the
+owner's, spent together all or nothing (:meth:`_count`, through the meter), ``cost``
+units each.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import dataclasses
 import enum
 import functools
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -32,18 +37,34 @@ from keyhive.core.digests import Digester
 from keyhive.core.errors import InvalidInput
 from keyhive.core.hashing import Hashing
 from keyhive.core.ipallow import ip_allowed
-from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
-from keyhive.core.quotas import credit_period, period_end
+from keyhive.core.legacy_keys import legacy_id_of
+from keyhive.core.model import (
+    Client,
+    Code,
+    CreditStatus,
+    LimitedBy,
+    Owner,
+    RateLimitStatus,
+    Secret,
+    StoredSecret,
+    Verification,
+)
+from keyhive.core.quotas import RateLimit, credit_period, period_end, valid_cost
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
 from keyhive.counters.protocols import (
     NOTHING,
+    Allowance,
+    CacheEntry,
     CredentialCache,
-    CreditCounter,
     Known,
-    RateLimiter,
+    Meter,
+    Metered,
+    MeterUnavailable,
     Throttle,
     UsageSink,
+    Window,
+    make_entry,
 )
 from keyhive.storage import Store
 
@@ -68,13 +89,14 @@ class Presented:
     text: str = field(repr=False)  # what the digest covers: the token, or client_id NUL secret
     secret: str = field(repr=False)  # what the slow hash checks: the token, or the pair's secret
     key: bytes = field(repr=False)  # the digest of ``text`` under the newest server key
-    lookup: str  # "s:<secret id>" or "c:<client id>"
-    prefix: str | None  # the token's prefix; None for a pair's article secret
+    lookup: str  # "s:<secret id>", "c:<client id>" or "l:<legacy id>"
+    prefix: str | None  # the token's prefix; None for a pair's article secret or a legacy key
     expected_client: str | None  # for a pair: the client_id it names
     required: tuple[str, ...]
     ip: str | None
     throttle_keys: tuple[str, ...]
     epoch: int  # the cache's epoch before anything was read
+    cost: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +110,8 @@ class Pending:
     stage: Stage
     presented: Presented | None = None
     known: Known | None = None
-    secret: Secret | None = None
-    client: Client | None = None
+    entry: CacheEntry | None = None  # for COUNT: the matched and judged secret
+    cost: int = 1
     suspect: bool = False
 
 
@@ -106,8 +128,7 @@ class Pipeline:
         clock: Clock,
         cache: CredentialCache | None,
         throttle: Throttle | None,
-        rate: RateLimiter,
-        credits: CreditCounter,
+        meter: Meter,
         usage: UsageSink,
     ) -> None:
         self.store = store
@@ -118,27 +139,41 @@ class Pipeline:
         self.clock = clock
         self.cache = cache
         self._throttle = throttle
-        self._rate = rate
-        self._credits = credits
+        self._meter = meter
         self._usage = usage
         self._dummy = digester("keyhive dummy credential")
 
     # -- first stage: no I/O ---------------------------------------------------------------
     def start(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification | Pending:
-        """The answer if it needs no I/O, else the pending check for :meth:`finish`."""
+        """The answer if it needs no I/O, else the pending check for :meth:`finish`.
+
+        ``cost`` (0 to MAX_COST) is what the verification spends from the secret's and
+        its owner's rate limits and credits; anything else answers NOT_FOUND, like
+        scopes that are not scopes.
+        """
         required = _required(scopes)
-        if required is None:
+        if required is None or (cost != 1 and not valid_cost(cost)):
             return _NOT_FOUND
         if type(credential) is TokenCredential:
-            return self._start_token(credential.token, None, required, ip)
+            return self._start_token(credential.token, None, required, ip, cost)
         if type(credential) is PairCredential:
-            return self._start_pair(credential.client_id, credential.secret, required, ip)
+            return self._start_pair(credential.client_id, credential.secret, required, ip, cost)
         return _NOT_FOUND
 
     def _start_token(
-        self, token: object, expected_client: str | None, required: tuple[str, ...], ip: str | None
+        self,
+        token: object,
+        expected_client: str | None,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
     ) -> Verification | Pending:
         if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
             return _NOT_FOUND
@@ -148,13 +183,11 @@ class Pipeline:
         if cache is not None:
             entry = cache.get(key)
             if entry is not None:
-                return self._decide(
-                    entry.secret, entry.client, required, ip, expected_client, entry.valid
-                )
+                return self._decide(entry, required, ip, expected_client, cost)
         try:
             parsed = parse_token(token)
         except InvalidInput:
-            return _NOT_FOUND
+            return self._start_legacy(token, key, expected_client, required, ip, cost, epoch)
         presented = Presented(
             text=token,
             secret=token,
@@ -166,11 +199,46 @@ class Pipeline:
             ip=ip,
             throttle_keys=_throttle_keys(f"id:{parsed.secret_id}", ip),
             epoch=epoch,
+            cost=cost,
+        )
+        return self._known_or_pending(presented)
+
+    def _start_legacy(
+        self,
+        token: str,
+        key: bytes,
+        expected_client: str | None,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
+        epoch: int,
+    ) -> Verification | Pending:
+        """A key in another library's shape (imported keys): looked up by its prefix."""
+        legacy = legacy_id_of(token) if expected_client is None else None
+        if legacy is None:
+            return _NOT_FOUND
+        presented = Presented(
+            text=token,
+            secret=token,
+            key=key,
+            lookup=f"l:{legacy}",
+            prefix=None,
+            expected_client=None,
+            required=required,
+            ip=ip,
+            throttle_keys=_throttle_keys(f"id:{legacy}", ip),
+            epoch=epoch,
+            cost=cost,
         )
         return self._known_or_pending(presented)
 
     def _start_pair(
-        self, client_id: object, secret: object, required: tuple[str, ...], ip: str | None
+        self,
+        client_id: object,
+        secret: object,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
     ) -> Verification | Pending:
         if not (type(client_id) is str and type(secret) is str):
             return _NOT_FOUND
@@ -179,7 +247,7 @@ class Pipeline:
         if not (_encodable(client_id) and _encodable(secret)):
             return _NOT_FOUND
         if looks_like_token(secret):
-            return self._start_token(secret, client_id, required, ip)
+            return self._start_token(secret, client_id, required, ip, cost)
         cache = self.cache
         epoch = cache.epoch if cache is not None else 0
         text = f"{client_id}\0{secret}"
@@ -187,9 +255,7 @@ class Pipeline:
         if cache is not None:
             entry = cache.get(key)
             if entry is not None:
-                return self._decide(
-                    entry.secret, entry.client, required, ip, client_id, entry.valid
-                )
+                return self._decide(entry, required, ip, client_id, cost)
         presented = Presented(
             text=text,
             secret=secret,
@@ -201,6 +267,7 @@ class Pipeline:
             ip=ip,
             throttle_keys=_throttle_keys(f"client:{client_id}", ip),
             epoch=epoch,
+            cost=cost,
         )
         return self._known_or_pending(presented)
 
@@ -214,9 +281,8 @@ class Pipeline:
     def finish(self, pending: Pending) -> Verification:
         """Complete a pending check (blocking: may read the store and run a slow hash)."""
         if pending.stage is Stage.COUNT:
-            assert pending.secret is not None
-            assert pending.client is not None
-            return self._count(pending.secret, pending.client, self.clock.now())
+            assert pending.entry is not None
+            return self._count(pending.entry, pending.cost, self.clock.now())
         presented, known = pending.presented, pending.known
         assert presented is not None
         if known is None:
@@ -231,25 +297,42 @@ class Pipeline:
         return result
 
     def verify(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification:
         """Both stages inline (the sync facade)."""
-        result = self.start(credential, scopes, ip=ip)
+        result = self.start(credential, scopes, ip=ip, cost=cost)
         return result if isinstance(result, Verification) else self.finish(result)
 
     def _read(self, presented: Presented) -> Known:
-        """What the store holds for the lookup: one read, remembered by the cache."""
+        """What the store holds for the lookup, with the client's owner's limits and the
+        scopes of the candidates' roles: a few reads, remembered by the cache."""
         kind, ident = presented.lookup[0], presented.lookup[2:]
-        if kind == "s":
-            stored = self.store.get_secret(ident)
+        if kind == "c":
+            client = self.store.get_client(ident)
+            if client is None:
+                return NOTHING
+            candidates = tuple(
+                s
+                for s in self.store.list_secrets(ident)
+                if s.secret.prefix is None and s.secret.legacy_id is None
+            )
+        else:
+            stored = self.store.get_secret(ident) if kind == "s" else self.store.get_legacy(ident)
             if stored is None:
                 return NOTHING
-            return Known(self.store.get_client(stored.secret.client_id), (stored,))
-        client = self.store.get_client(ident)
-        if client is None:
+            client = self.store.get_client(stored.secret.client_id)
+            candidates = (stored,)
+        if client is None:  # pragma: no cover - foreign keys prevent it
             return NOTHING
-        imported = tuple(s for s in self.store.list_secrets(ident) if s.secret.prefix is None)
-        return Known(client, imported)
+        owner = self.store.get_owner(client.owner) if client.owner is not None else None
+        names = sorted({role for c in candidates for role in c.secret.roles})
+        roles = {n: r.scopes for n, r in self.store.get_roles(names).items()} if names else {}
+        return Known(client, candidates, owner if owner and owner.metered else None, roles)
 
     # -- matching ----------------------------------------------------------------------------
     def _match(
@@ -293,19 +376,28 @@ class Pipeline:
             return _NOT_FOUND
         if self._needs_write(stored):
             if not blocking:
-                return Pending(Stage.SLOW, presented, Known(client, (stored,)))
+                only = Known(client, (stored,), known.owner, known.roles)
+                return Pending(Stage.SLOW, presented, only)
             self._upgrade(presented, stored, known)
-        valid = None
+        secret = stored.secret
+        granted = _granted(secret, known.roles)
         if self.cache is not None:
-            entry = self.cache.put(presented.key, stored.secret, client, epoch=presented.epoch)
-            valid = entry.valid
+            entry = self.cache.put(
+                presented.key,
+                secret,
+                client,
+                epoch=presented.epoch,
+                granted=granted,
+                owner=known.owner,
+            )
+        else:
+            entry = make_entry(secret, client, granted, known.owner)
         return self._decide(
-            stored.secret,
-            client,
+            entry,
             presented.required,
             presented.ip,
             presented.expected_client,
-            valid,
+            presented.cost,
             blocking=blocking,
         )
 
@@ -334,7 +426,9 @@ class Pipeline:
         if updated is not stored and self.cache is not None:
             candidates = tuple(updated if c is stored else c for c in known.candidates)
             self.cache.put_record(
-                presented.lookup, Known(known.client, candidates), epoch=presented.epoch
+                presented.lookup,
+                Known(known.client, candidates, known.owner, known.roles),
+                epoch=presented.epoch,
             )
 
     # -- failures ----------------------------------------------------------------------------
@@ -366,80 +460,190 @@ class Pipeline:
     # -- judgement ---------------------------------------------------------------------------
     def _decide(
         self,
-        secret: Secret,
-        client: Client,
+        entry: CacheEntry,
         required: tuple[str, ...],
         ip: str | None,
         expected_client: str | None,
-        valid: Verification | None,
+        cost: int,
         *,
         blocking: bool = False,
     ) -> Verification | Pending:
         """The rules for a matched secret, in order: revocation, expiry, client state, the
-        caller's address, scopes, then the counters (a refused request spends nothing)."""
+        caller's address, scopes (its own and its roles'), then the counters (a refused
+        request spends nothing)."""
+        secret, client = entry.secret, entry.client
         if expected_client is not None and client.client_id != expected_client:
             return _NOT_FOUND
         now = self.clock.now()
-        code = _refusal(secret, client, required, ip, now)
+        code = _refusal(secret, client, entry.granted, required, ip, now)
         if code is not None:
             self._usage.add(secret.secret_id, now, code)
-            return Verification(code, client, secret)
-        if secret.rate_limit is None and secret.credits is None:
+            return Verification(code, client, secret, granted=entry.valid.granted)
+        if not entry.metered:
             self._usage.add(secret.secret_id, now)
-            return valid or Verification(Code.VALID, client, secret)
-        remote = (secret.rate_limit is not None and self._rate.blocking) or (
-            secret.credits is not None and self._credits.blocking
-        )
-        if remote and not blocking:
-            return Pending(Stage.COUNT, secret=secret, client=client)
-        return self._count(secret, client, now)
+            return entry.valid
+        if self._meter.blocking and not blocking:
+            return Pending(Stage.COUNT, entry=entry, cost=cost)
+        return self._count(entry, cost, now)
 
-    def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
-        """Spend one rate-limit slot, then one credit; either may refuse."""
-        status = None
-        if secret.rate_limit is not None:
-            status = self._rate.hit(secret.secret_id, secret.rate_limit)
-            if not status.allowed:
-                self._usage.add(secret.secret_id, now, Code.RATE_LIMITED)
-                return Verification(
-                    Code.RATE_LIMITED,
-                    client,
-                    secret,
-                    retry_after=status.reset_in,
-                    ratelimit=status,
-                )
-        if secret.credits is None:
-            self._usage.add(secret.secret_id, now)
-            return Verification(Code.VALID, client, secret, ratelimit=status)
-        period = credit_period(secret.refill, now, secret.credits_set_at)
-        start = secret.credits_used if secret.credits_period == period else 0
+    def _count(self, entry: CacheEntry, cost: int, now: datetime) -> Verification:
+        """Spend ``cost`` from every limit of the secret and its owner, all or nothing."""
+        plan = _Plan(entry, now)
         try:
-            spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
-        except Exception:
-            # Credits are a budget: when their counter cannot be reached, refuse (fail
-            # closed). The counter logs the outage once; this path runs per request.
-            return Verification(
-                Code.USAGE_EXCEEDED, client, secret, retry_after=1.0, ratelimit=status
-            )
-        if not spent:
-            self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
-            ends = period_end(secret.refill, now)
+            metered = self._meter.spend(plan.windows, plan.allowances, cost)
+        except MeterUnavailable:
+            # Credits are a budget: when their counters cannot be reached, refuse (fail
+            # closed). The meter logs the outage once; this path runs per request.
             return Verification(
                 Code.USAGE_EXCEEDED,
-                client,
-                secret,
-                retry_after=(ends - now).total_seconds() if ends is not None else None,
-                ratelimit=status,
-                remaining=0,
+                entry.client,
+                entry.secret,
+                retry_after=1.0,
+                granted=entry.valid.granted,
             )
-        self._usage.add(secret.secret_id, now, Code.VALID, period, used)
-        return Verification(
-            Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
+        return plan.answer(metered, cost, self._usage)
+
+
+class _Plan:
+    """The counters one verification spends from, and how their figures become an answer.
+
+    Order: the secret's rate limits, the owner's, then the secret's credits and the
+    owner's. The first counter without room names the refusal.
+    """
+
+    def __init__(self, entry: CacheEntry, now: datetime) -> None:
+        self.entry = entry
+        self.now = now
+        secret, owner = entry.secret, entry.owner
+        self.rates: list[tuple[str, RateLimit]] = [("secret", r) for r in secret.rate_limits]
+        owner_limits = owner.rate_limits if owner is not None else ()
+        self.rates += [("owner", r) for r in owner_limits]
+        self.windows = [
+            Window(_window_key(holder, secret, owner, rate), rate.limit, rate.window)
+            for holder, rate in self.rates
+        ]
+        self.credits: list[tuple[str, int, str | None, str]] = []
+        self.allowances: list[Allowance] = []
+        if secret.credits is not None:
+            period = credit_period(secret.refill, now, secret.credits_set_at)
+            start = secret.credits_used if secret.credits_period == period else 0
+            self.credits.append(("secret", secret.credits, secret.refill, period))
+            self.allowances.append(Allowance(f"{secret.secret_id}:{period}", secret.credits, start))
+        if owner is not None and owner.credits is not None:
+            period = credit_period(owner.refill, now, owner.credits_set_at)
+            start = owner.credits_used if owner.credits_period == period else 0
+            self.credits.append(("owner", owner.credits, owner.refill, period))
+            self.allowances.append(Allowance(f"o:{owner.owner}:{period}", owner.credits, start))
+
+    def answer(self, metered: Metered, cost: int, usage: UsageSink) -> Verification:
+        entry, now = self.entry, self.now
+        secret = entry.secret
+        limits = tuple(
+            _status(holder, rate, count, reset, metered, index)
+            for index, ((holder, rate), count, reset) in enumerate(
+                zip(self.rates, metered.counts, metered.resets, strict=True)
+            )
         )
+        credits = tuple(
+            CreditStatus(holder, allowance, max(0, allowance - used), _refills(refill, now))
+            for (holder, allowance, refill, _period), used in zip(
+                self.credits, metered.used, strict=True
+            )
+        )
+        remaining = min((c.remaining for c in credits), default=None)
+        refused = metered.refused
+        if refused is None:
+            code, retry, limited_by = Code.VALID, None, None
+            self._record(metered, usage)
+        elif refused < len(self.rates):
+            holder, rate = self.rates[refused]
+            code, limited_by = Code.RATE_LIMITED, LimitedBy(holder, rate.name, "rate")
+            retry = limits[refused].reset_in
+        else:
+            holder, _allowance, refill, _period = self.credits[refused - len(self.rates)]
+            code, limited_by = Code.USAGE_EXCEEDED, LimitedBy(holder, "credits", "credits")
+            ends = period_end(refill, now)
+            retry = (ends - now).total_seconds() if ends is not None else None
+        if code is not Code.VALID:
+            usage.add(secret.secret_id, now, code)
+        tightest = (
+            limits[refused] if refused is not None and refused < len(limits) else _tightest(limits)
+        )
+        return Verification(
+            code,
+            entry.client,
+            secret,
+            retry_after=retry,
+            ratelimit=tightest,
+            remaining=remaining,
+            limits=limits,
+            credits=credits,
+            limited_by=limited_by,
+            granted=entry.valid.granted,
+        )
+
+    def _record(self, metered: Metered, usage: UsageSink) -> None:
+        """A use, and what the credit counters now stand at (written to the store later)."""
+        entry, now = self.entry, self.now
+        secret_period, secret_used = None, 0
+        for (holder, _allowance, _refill, period), used in zip(
+            self.credits, metered.used, strict=True
+        ):
+            if holder == "secret":
+                secret_period, secret_used = period, used
+            elif entry.owner is not None:
+                usage.add_owner_credits(entry.owner.owner, period, used)
+        usage.add(entry.secret.secret_id, now, Code.VALID, secret_period, secret_used)
+
+
+def _window_key(holder: str, secret: Secret, owner: Owner | None, rate: RateLimit) -> str:
+    """A window's counter; a changed limit or window starts a fresh count."""
+    if holder == "owner" and owner is not None:
+        return f"o:{owner.owner}:{rate.name}:{rate.limit}/{rate.window}"
+    return f"s:{secret.secret_id}:{rate.name}:{rate.limit}/{rate.window}"
+
+
+def _status(
+    holder: str, rate: RateLimit, count: int, reset: float, metered: Metered, index: int
+) -> RateLimitStatus:
+    allowed = metered.refused is None or metered.refused != index
+    return RateLimitStatus(
+        allowed,
+        rate.limit,
+        max(0, rate.limit - count),
+        reset,
+        max(0.0, reset - metered.now),
+        rate.name,
+        rate.window,
+        holder,
+    )
+
+
+def _tightest(limits: tuple[RateLimitStatus, ...]) -> RateLimitStatus | None:
+    """The limit closest to refusing (the fewest units left; the first on a tie)."""
+    return min(limits, key=lambda s: s.remaining, default=None)
+
+
+def _refills(refill: str | None, now: datetime) -> float | None:
+    ends = period_end(refill, now)
+    return ends.timestamp() if ends is not None else None
+
+
+def _granted(secret: Secret, roles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The secret's own scopes and those of its roles (a role gone grants nothing)."""
+    if not secret.roles:
+        return secret.scopes
+    extra = [scope for role in secret.roles for scope in roles.get(role, ())]
+    return tuple(sorted(set(secret.scopes).union(extra)))
 
 
 def _refusal(
-    secret: Secret, client: Client, required: tuple[str, ...], ip: str | None, now: datetime
+    secret: Secret,
+    client: Client,
+    granted: tuple[str, ...],
+    required: tuple[str, ...],
+    ip: str | None,
+    now: datetime,
 ) -> Code | None:
     """The first rule a matched secret breaks, or None. A new rule goes here, in order."""
     if secret.revoked_at is not None and secret.revoked_at <= now:
@@ -450,7 +654,7 @@ def _refusal(
         return Code.DISABLED
     if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
         return Code.IP_NOT_ALLOWED
-    if required and not _permits(secret.scopes, required):
+    if required and not _permits(granted, required):
         return Code.INSUFFICIENT_SCOPE
     return None
 

@@ -61,6 +61,13 @@ OPERATIONS = [
     ("GET", "/v1/audit"),
     ("GET", "/v1/audit/head"),
     ("POST", "/v1/leaks"),
+    ("GET", "/v1/owners/{owner}"),
+    ("PUT", "/v1/owners/{owner}"),
+    ("GET", "/v1/roles"),
+    ("POST", "/v1/roles"),
+    ("GET", "/v1/roles/{name}"),
+    ("PATCH", "/v1/roles/{name}"),
+    ("DELETE", "/v1/roles/{name}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -113,7 +120,14 @@ def test_operation_conforms_to_the_schema(
             return
         owner = hive.create_client("fuzzed", client_id=f"fz/{next(_counter)}+a=")
         secret = hive.issue_secret(owner.client_id, scopes=["a:read"])
-        real = {"client_id": owner.client_id, "secret_id": secret.secret_id}
+        role = f"fuzzed-{next(_counter)}"
+        hive.create_role(role, scopes=["a:read"])
+        real = {
+            "client_id": owner.client_id,
+            "secret_id": secret.secret_id,
+            "owner": "fuzzed-owner",
+            "name": role,
+        }
         case.path_parameters = {name: real.get(name, value) for name, value in params.items()}
         case.call_and_validate(headers=headers, checks=CHECKS)
 

@@ -77,7 +77,9 @@ def _from_authorization(value: str) -> Credential:
         case "basic":
             return _basic(rest)
         case _:
-            raise BadCredential("Authorization scheme must be Bearer or Basic (or Api-Key, for imported keys)")
+            raise BadCredential(
+                "Authorization scheme must be Bearer or Basic (or Api-Key, for imported keys)"
+            )
 
 
 def _basic(encoded: str) -> PairCredential:

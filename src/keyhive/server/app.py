@@ -25,6 +25,7 @@ from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
 from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.server.plans import plans_router
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
@@ -103,6 +104,7 @@ def create_app(
     app.state.metrics = metrics
     app.include_router(admin_router(async_hive, proxies))
     app.include_router(audit_head_router(async_hive, proxies))
+    app.include_router(plans_router(async_hive, proxies))
     app.include_router(leaks_router(service))
     app.include_router(health_router(service, metrics))
     if oauth_router is not None:

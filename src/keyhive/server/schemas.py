@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from keyhive.core.model import Code
+from keyhive.core.quotas import MAX_COST, MAX_LIMITS
+from keyhive.core.roles import MAX_ROLES
 from keyhive.core.scopes import MAX_SCOPES
 
 SCOPE_PATTERN: Final = r"^(\*|[A-Za-z0-9_.\-/]{1,64}:([A-Za-z0-9_.\-/]{1,64}|\*))$"
@@ -54,9 +56,27 @@ IPAddress = Annotated[
     AfterValidator(_ip),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Rate = Annotated[str, Field(max_length=64, examples=["100/minute"])]
+OneRate = Annotated[str, Field(max_length=80, examples=["100/minute", "burst=20/second"])]
+Rate = (
+    OneRate
+    | Annotated[list[OneRate], Field(max_length=MAX_LIMITS)]
+    | Annotated[
+        dict[Annotated[str, Field(max_length=32)], OneRate],
+        Field(max_length=MAX_LIMITS, examples=[{"burst": "20/second", "day": "50000/day"}]),
+    ]
+)
+Cost = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=MAX_COST,
+        description="what this request spends from rate limits and credits (0: nothing)",
+    ),
+]
+RoleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$", examples=["reader"])]
+RoleNames = Annotated[list[RoleName], Field(max_length=MAX_ROLES)]
 Credits = Annotated[StrictInt, Field(ge=0, le=10**15)]
-Refill = Literal["day", "month"]
+Refill = Literal["day", "month", "daily", "monthly"]
 Networks = Annotated[
     list[Annotated[str, Field(max_length=64)]],
     Field(max_length=256, examples=[["10.0.0.0/8", "2001:db8::/32"]]),
@@ -77,6 +97,7 @@ class TokenVerifyRequest(_Body):
     token: str
     scopes: Scopes = []
     ip: IPAddress | None = None
+    cost: Cost = 1
 
 
 class PairVerifyRequest(_Body):
@@ -86,6 +107,7 @@ class PairVerifyRequest(_Body):
     secret: str
     scopes: Scopes = []
     ip: IPAddress | None = None
+    cost: Cost = 1
 
 
 VerifyRequest = TokenVerifyRequest | PairVerifyRequest
@@ -93,9 +115,29 @@ VERIFY_REQUEST: Final[TypeAdapter[VerifyRequest]] = TypeAdapter(VerifyRequest)
 
 
 class RateLimitOut(BaseModel):
+    """One named rate limit after this verification."""
+
+    name: str = "default"
+    holder: Literal["secret", "owner"] = "secret"
     limit: int
+    window: int = Field(0, description="seconds")
     remaining: int
     reset: int = Field(description="epoch seconds when a slot frees up")
+
+
+class CreditOut(BaseModel):
+    holder: Literal["secret", "owner"]
+    allowance: int
+    remaining: int
+    refills_at: int | None = Field(None, description="epoch seconds (null: never)")
+
+
+class LimitedByOut(BaseModel):
+    """Which limit refused the verification."""
+
+    holder: Literal["secret", "owner"]
+    name: str = Field(description="the rate limit's name, or 'credits'")
+    kind: Literal["rate", "credits"]
 
 
 class VerificationOut(BaseModel):
@@ -115,8 +157,14 @@ class VerificationOut(BaseModel):
     name: str | None
     metadata: Metadata
     expires_at: datetime | None
-    ratelimit: RateLimitOut | None = None
+    roles: list[str] = Field([], description="the secret's roles (scopes holds theirs too)")
+    ratelimit: RateLimitOut | None = Field(
+        None, description="the tightest limit (the refusing one): see limits for all"
+    )
+    limits: list[RateLimitOut] = []
     remaining: int | None = Field(None, description="credits left (null: unlimited)")
+    credits: list[CreditOut] = []
+    limited_by: LimitedByOut | None = None
     retry_after: float | None = Field(None, description="seconds to wait when limited")
 
 
@@ -168,6 +216,7 @@ class _SecretFields(_Body):
     credits: Credits | None = None
     refill: Refill | None = None
     allowed_ips: Networks = []
+    roles: RoleNames = []
 
 
 class SecretIssue(_SecretFields):
@@ -188,6 +237,13 @@ class RotateBody(_Body):
     )
 
 
+class NamedRateOut(BaseModel):
+    name: str
+    rate: str = Field(examples=["20/second"])
+    limit: int
+    window: int = Field(description="seconds")
+
+
 class SecretOut(BaseModel):
     secret_id: str
     client_id: str
@@ -202,10 +258,15 @@ class SecretOut(BaseModel):
     usage_count: int
     rotated_from: str | None
     replaced_by: str | None
-    rate_limit: str | None = None
+    rate_limit: str | None = Field(None, description="the first rate limit (see rate_limits)")
+    rate_limits: list[NamedRateOut] = []
     credits: int | None = None
     refill: str | None = None
     allowed_ips: list[str] = []
+    roles: list[str] = []
+    legacy_id: str | None = Field(
+        None, description="for a key imported from another library: its drf:/keygate: handle"
+    )
 
 
 class IssuedOut(SecretOut):
@@ -237,3 +298,47 @@ class AuditPage(BaseModel):
 
     items: list[AuditEventOut]
     next: int | None
+
+
+# -- owners and roles ------------------------------------------------------------------------
+
+
+class OwnerPut(_Body):
+    """An owner's limits, all of them: fields left out are removed."""
+
+    rate: Rate | None = None
+    credits: Credits | None = None
+    refill: Refill | None = None
+
+
+class OwnerOut(BaseModel):
+    owner: str
+    rate_limits: list[NamedRateOut]
+    credits: int | None
+    refill: str | None
+    updated_at: datetime | None
+
+
+class RoleCreate(_Body):
+    name: RoleName
+    scopes: Scopes
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+class RolePatch(_Body):
+    """Only the fields present change."""
+
+    scopes: Scopes | None = None
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+class RoleOut(BaseModel):
+    name: str
+    scopes: list[str]
+    description: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]

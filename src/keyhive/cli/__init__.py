@@ -7,12 +7,14 @@ from .audit import audit
 from .clients import client
 from .importing import import_
 from .oauth import oauth
+from .owners import owner
+from .roles import role
 from .scan import scan
 from .secrets import secret
 from .setup import init, serve
 from .verify import verify
 
-for _command in (init, serve, client, secret, verify, import_, audit, scan, oauth):
+for _command in (init, serve, client, secret, owner, role, verify, import_, audit, scan, oauth):
     cli.add_command(_command)
 
 #: The console script entry point (``keyhive = "keyhive.cli:main"``).

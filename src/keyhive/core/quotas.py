@@ -149,10 +149,6 @@ def limits_from_json(data: object) -> tuple[RateLimit, ...]:
     return tuple(RateLimit.from_dict(item) for item in data)
 
 
-def valid_cost(cost: object) -> bool:
-    """Whether ``cost`` is a whole number from 0 to MAX_COST (booleans are not)."""
-    return type(cost) is int and 0 <= cost <= MAX_COST
-
 
 _REFILL_WORDS: Final = {"daily": "day", "monthly": "month"}
 

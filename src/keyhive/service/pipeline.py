@@ -49,7 +49,7 @@ from keyhive.core.model import (
     StoredSecret,
     Verification,
 )
-from keyhive.core.quotas import RateLimit, credit_period, period_end, valid_cost
+from keyhive.core.quotas import MAX_COST, RateLimit, credit_period, period_end
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
 from keyhive.counters.protocols import (
@@ -159,7 +159,7 @@ class Pipeline:
         scopes that are not scopes.
         """
         required = _required(scopes)
-        if required is None or (cost != 1 and not valid_cost(cost)):
+        if required is None or not (type(cost) is int and 0 <= cost <= MAX_COST):
             return _NOT_FOUND
         if type(credential) is TokenCredential:
             return self._start_token(credential.token, None, required, ip, cost)

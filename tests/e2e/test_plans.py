@@ -66,9 +66,7 @@ def test_an_owner_limit_shared_by_two_secrets_admits_exactly_the_limit(nodes: No
         for name in ("web", "batch")
     ]
     with ThreadPoolExecutor(15) as pool:
-        results = list(
-            pool.map(lambda i: nodes.verify(i % 3, tokens[i % 2]), range(150))
-        )
+        results = list(pool.map(lambda i: nodes.verify(i % 3, tokens[i % 2]), range(150)))
     codes = collections.Counter(r["code"] for r in results)
     print(f"owner 50/minute, 2 secrets x 3 nodes, 150 requests: {dict(codes)}")
     assert codes == {"VALID": 50, "RATE_LIMITED": 100}

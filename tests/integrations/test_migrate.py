@@ -8,19 +8,17 @@ import``, and the keys are presented as each library's clients present them: thr
 ``GET /v1/auth`` and the FastAPI integration.
 """
 
-
 import json
 import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI, Security
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from keyhive import KeyHive, Settings
@@ -79,10 +77,10 @@ def _import(db_url: str, tmp: Path, fmt: str, rows: list[dict[str, Any]], *args:
 
 
 @pytest.fixture
-def keyhive_db(tmp_path: Path) -> Iterator[str]:
+def keyhive_db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'keyhive.db'}"
     KeyHive(url, settings=Settings(hashing_profile="cheapest")).close()  # created, migrated
-    yield url
+    return url
 
 
 def _served(db_url: str) -> tuple[KeyHive, TestClient, TestClient]:
@@ -130,17 +128,20 @@ def test_keys_made_by_djangorestframework_api_key_keep_working(
                 assert passed.status_code == 200, (name, headers, passed.text)
             seen = api.get("/articles", headers={"Authorization": f"Api-Key {key}"})
             assert seen.status_code == 200, seen.text
-            assert seen.json()[
-                "scopes"
-            ] == ["articles:read"]
+            assert seen.json()["scopes"] == ["articles:read"]
             prefix = key.split(".")[0]
             stored = hive.store.get_legacy(f"drf:{prefix}")
             assert stored is not None
             assert stored.hash.startswith("$scrypt$"), "re-hashed with keyhive's hasher"
             assert stored.digest is not None, "and given a verification digest"
-            assert stored.secret.client_id and hive.get_client(stored.secret.client_id).owner == "acme"
+            assert (
+                stored.secret.client_id and hive.get_client(stored.secret.client_id).owner == "acme"
+            )
         wrong = keys["current"][:-4] + ("AAAA" if not keys["current"].endswith("AAAA") else "BBBB")
-        assert gateway.get("/v1/auth", headers={"Authorization": f"Api-Key {wrong}"}).status_code == 401
+        assert (
+            gateway.get("/v1/auth", headers={"Authorization": f"Api-Key {wrong}"}).status_code
+            == 401
+        )
         assert api.get("/articles", headers={"X-API-Key": wrong}).status_code == 401
         revoked = gateway.get("/v1/auth", headers={"Authorization": f"Api-Key {keys['gone']}"})
         assert revoked.status_code == 401
@@ -166,13 +167,17 @@ def test_keys_made_by_fastapi_keygate_keep_working(tmp_path: Path, keyhive_db: s
     try:
         for key in (reader, other):
             for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
-                assert gateway.get("/v1/auth?scope=articles:read", headers=headers).status_code == 200
+                assert (
+                    gateway.get("/v1/auth?scope=articles:read", headers=headers).status_code == 200
+                )
             assert api.get("/articles", headers={"X-API-Key": key}).status_code == 200
             stored = hive.store.get_legacy(f"keygate:{key.split('_')[1]}")
             assert stored is not None and stored.hash.startswith("$scrypt$")
         metered = gateway.get("/v1/auth", headers={"X-API-Key": reader})
         assert metered.headers["ratelimit-policy"] == '"minute";q=30;w=60'
-        client = hive.get_client(hive.store.get_legacy(f"keygate:{reader.split('_')[1]}").secret.client_id)  # type: ignore[union-attr]
+        client = hive.get_client(
+            hive.store.get_legacy(f"keygate:{reader.split('_')[1]}").secret.client_id
+        )  # type: ignore[union-attr]
         assert (client.name, client.owner) == ("acme", "acme")
         wrong = reader[:-3] + ("xyz" if not reader.endswith("xyz") else "abc")
         assert gateway.get("/v1/auth", headers={"X-API-Key": wrong}).status_code == 401

@@ -62,10 +62,16 @@ async def test_verify_takes_a_cost_and_names_the_limit_that_refused(
 ) -> None:
     hive.set_owner_limits("globex", credits=10)
     token = hive.issue_secret(hive.create_client("c", owner="globex").client_id).token
-    first = (await client.post("/v1/verify", json={"token": token, "cost": 7}, headers=verifier)).json()
+    first = (
+        await client.post("/v1/verify", json={"token": token, "cost": 7}, headers=verifier)
+    ).json()
     assert (first["code"], first["remaining"]) == ("VALID", 3)
-    assert first["credits"] == [{"holder": "owner", "allowance": 10, "remaining": 3, "refills_at": None}]
-    over = (await client.post("/v1/verify", json={"token": token, "cost": 4}, headers=verifier)).json()
+    assert first["credits"] == [
+        {"holder": "owner", "allowance": 10, "remaining": 3, "refills_at": None}
+    ]
+    over = (
+        await client.post("/v1/verify", json={"token": token, "cost": 4}, headers=verifier)
+    ).json()
     assert over["code"] == "USAGE_EXCEEDED"
     assert over["limited_by"] == {"holder": "owner", "name": "credits", "kind": "credits"}
     bad = await client.post("/v1/verify", json={"token": token, "cost": -1}, headers=verifier)
@@ -77,7 +83,11 @@ async def test_owners_and_roles_over_the_admin_api(
 ) -> None:
     put = await client.put(
         "/v1/owners/acme",
-        json={"rate": {"burst": "20/second", "day": "50000/day"}, "credits": 100, "refill": "monthly"},
+        json={
+            "rate": {"burst": "20/second", "day": "50000/day"},
+            "credits": 100,
+            "refill": "monthly",
+        },
         headers=admin,
     )
     assert put.status_code == 200, put.text

@@ -116,9 +116,7 @@ def test_migration_turns_each_rate_limit_into_one_named_limit(tmp_path: Path) ->
         config.attributes["connection"] = conn
         command.upgrade(config, "0005")
         conn.execute(
-            sa.text(
-                "INSERT INTO clients VALUES ('c', 'n', NULL, '{}', 1, '2030-01-01 00:00:00')"
-            )
+            sa.text("INSERT INTO clients VALUES ('c', 'n', NULL, '{}', 1, '2030-01-01 00:00:00')")
         )
         conn.execute(
             sa.text(

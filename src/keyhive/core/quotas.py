@@ -149,7 +149,6 @@ def limits_from_json(data: object) -> tuple[RateLimit, ...]:
     return tuple(RateLimit.from_dict(item) for item in data)
 
 
-
 _REFILL_WORDS: Final = {"daily": "day", "monthly": "month"}
 
 

@@ -200,6 +200,7 @@ class AsyncKeyHive:
     create_role = _Threaded(KeyHive.create_role)
     get_role = _Threaded(KeyHive.get_role)
     list_roles = _Threaded(KeyHive.list_roles)
+    scopes_in_force = _Threaded(KeyHive.scopes_in_force)
     update_role = _Threaded(KeyHive.update_role)
     delete_role = _Threaded(KeyHive.delete_role)
     bootstrap_admin = _Threaded(KeyHive.bootstrap_admin)

@@ -18,7 +18,7 @@ from typing import Any
 
 from keyhive.core import validation as check
 from keyhive.core.errors import Conflict, IdTaken, NotFound
-from keyhive.core.model import Role
+from keyhive.core.model import Role, Secret
 from keyhive.core.roles import role_scopes, validate_role_name
 from keyhive.service._base import UNSET, HiveBase
 
@@ -60,6 +60,14 @@ class Roles(HiveBase):
 
     def list_roles(self) -> list[Role]:
         return self.store.list_roles()
+
+    def scopes_in_force(self, secret: Secret) -> tuple[str, ...]:
+        """A secret's own scopes and those of its roles, as verification grants them."""
+        if not secret.roles:
+            return secret.scopes
+        roles = self.store.get_roles(list(secret.roles))
+        extra = [scope for role in roles.values() for scope in role.scopes]
+        return tuple(sorted({*secret.scopes, *extra}))
 
     def update_role(
         self,

@@ -41,31 +41,25 @@ from keyhive.core.legacy_keys import legacy_id_of
 from keyhive.core.model import (
     Client,
     Code,
-    CreditStatus,
-    LimitedBy,
-    Owner,
-    RateLimitStatus,
     Secret,
     StoredSecret,
     Verification,
 )
-from keyhive.core.quotas import MAX_COST, RateLimit, credit_period, period_end
+from keyhive.core.quotas import MAX_COST
 from keyhive.core.scopes import allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
 from keyhive.counters.protocols import (
     NOTHING,
-    Allowance,
     CacheEntry,
     CredentialCache,
     Known,
     Meter,
-    Metered,
     MeterUnavailable,
     Throttle,
     UsageSink,
-    Window,
     make_entry,
 )
+from keyhive.service.metering import Plan
 from keyhive.storage import Store
 
 #: The longest secret a pair may present (article secrets are 44 characters).
@@ -156,10 +150,11 @@ class Pipeline:
 
         ``cost`` (0 to MAX_COST) is what the verification spends from the secret's and
         its owner's rate limits and credits; anything else answers NOT_FOUND, like
-        scopes that are not scopes.
+        scopes that are not scopes. It is checked where it is spent (a secret without
+        limits spends nothing), so the unmetered path pays nothing for it.
         """
         required = _required(scopes)
-        if required is None or not (type(cost) is int and 0 <= cost <= MAX_COST):
+        if required is None:
             return _NOT_FOUND
         if type(credential) is TokenCredential:
             return self._start_token(credential.token, None, required, ip, cost)
@@ -482,13 +477,15 @@ class Pipeline:
         if not entry.metered:
             self._usage.add(secret.secret_id, now)
             return entry.valid
+        if not (type(cost) is int and 0 <= cost <= MAX_COST):
+            return _NOT_FOUND
         if self._meter.blocking and not blocking:
             return Pending(Stage.COUNT, entry=entry, cost=cost)
         return self._count(entry, cost, now)
 
     def _count(self, entry: CacheEntry, cost: int, now: datetime) -> Verification:
         """Spend ``cost`` from every limit of the secret and its owner, all or nothing."""
-        plan = _Plan(entry, now)
+        plan = Plan(entry, now)
         try:
             metered = self._meter.spend(plan.windows, plan.allowances, cost)
         except MeterUnavailable:
@@ -502,131 +499,6 @@ class Pipeline:
                 granted=entry.valid.granted,
             )
         return plan.answer(metered, cost, self._usage)
-
-
-class _Plan:
-    """The counters one verification spends from, and how their figures become an answer.
-
-    Order: the secret's rate limits, the owner's, then the secret's credits and the
-    owner's. The first counter without room names the refusal.
-    """
-
-    def __init__(self, entry: CacheEntry, now: datetime) -> None:
-        self.entry = entry
-        self.now = now
-        secret, owner = entry.secret, entry.owner
-        self.rates: list[tuple[str, RateLimit]] = [("secret", r) for r in secret.rate_limits]
-        owner_limits = owner.rate_limits if owner is not None else ()
-        self.rates += [("owner", r) for r in owner_limits]
-        self.windows = [
-            Window(_window_key(holder, secret, owner, rate), rate.limit, rate.window)
-            for holder, rate in self.rates
-        ]
-        self.credits: list[tuple[str, int, str | None, str]] = []
-        self.allowances: list[Allowance] = []
-        if secret.credits is not None:
-            period = credit_period(secret.refill, now, secret.credits_set_at)
-            start = secret.credits_used if secret.credits_period == period else 0
-            self.credits.append(("secret", secret.credits, secret.refill, period))
-            self.allowances.append(Allowance(f"{secret.secret_id}:{period}", secret.credits, start))
-        if owner is not None and owner.credits is not None:
-            period = credit_period(owner.refill, now, owner.credits_set_at)
-            start = owner.credits_used if owner.credits_period == period else 0
-            self.credits.append(("owner", owner.credits, owner.refill, period))
-            self.allowances.append(Allowance(f"o:{owner.owner}:{period}", owner.credits, start))
-
-    def answer(self, metered: Metered, cost: int, usage: UsageSink) -> Verification:
-        entry, now = self.entry, self.now
-        secret = entry.secret
-        limits = tuple(
-            _status(holder, rate, count, reset, metered, index)
-            for index, ((holder, rate), count, reset) in enumerate(
-                zip(self.rates, metered.counts, metered.resets, strict=True)
-            )
-        )
-        credits = tuple(
-            CreditStatus(holder, allowance, max(0, allowance - used), _refills(refill, now))
-            for (holder, allowance, refill, _period), used in zip(
-                self.credits, metered.used, strict=True
-            )
-        )
-        remaining = min((c.remaining for c in credits), default=None)
-        refused = metered.refused
-        if refused is None:
-            code, retry, limited_by = Code.VALID, None, None
-            self._record(metered, usage)
-        elif refused < len(self.rates):
-            holder, rate = self.rates[refused]
-            code, limited_by = Code.RATE_LIMITED, LimitedBy(holder, rate.name, "rate")
-            retry = limits[refused].reset_in
-        else:
-            holder, _allowance, refill, _period = self.credits[refused - len(self.rates)]
-            code, limited_by = Code.USAGE_EXCEEDED, LimitedBy(holder, "credits", "credits")
-            ends = period_end(refill, now)
-            retry = (ends - now).total_seconds() if ends is not None else None
-        if code is not Code.VALID:
-            usage.add(secret.secret_id, now, code)
-        tightest = (
-            limits[refused] if refused is not None and refused < len(limits) else _tightest(limits)
-        )
-        return Verification(
-            code,
-            entry.client,
-            secret,
-            retry_after=retry,
-            ratelimit=tightest,
-            remaining=remaining,
-            limits=limits,
-            credits=credits,
-            limited_by=limited_by,
-            granted=entry.valid.granted,
-        )
-
-    def _record(self, metered: Metered, usage: UsageSink) -> None:
-        """A use, and what the credit counters now stand at (written to the store later)."""
-        entry, now = self.entry, self.now
-        secret_period, secret_used = None, 0
-        for (holder, _allowance, _refill, period), used in zip(
-            self.credits, metered.used, strict=True
-        ):
-            if holder == "secret":
-                secret_period, secret_used = period, used
-            elif entry.owner is not None:
-                usage.add_owner_credits(entry.owner.owner, period, used)
-        usage.add(entry.secret.secret_id, now, Code.VALID, secret_period, secret_used)
-
-
-def _window_key(holder: str, secret: Secret, owner: Owner | None, rate: RateLimit) -> str:
-    """A window's counter; a changed limit or window starts a fresh count."""
-    if holder == "owner" and owner is not None:
-        return f"o:{owner.owner}:{rate.name}:{rate.limit}/{rate.window}"
-    return f"s:{secret.secret_id}:{rate.name}:{rate.limit}/{rate.window}"
-
-
-def _status(
-    holder: str, rate: RateLimit, count: int, reset: float, metered: Metered, index: int
-) -> RateLimitStatus:
-    allowed = metered.refused is None or metered.refused != index
-    return RateLimitStatus(
-        allowed,
-        rate.limit,
-        max(0, rate.limit - count),
-        reset,
-        max(0.0, reset - metered.now),
-        rate.name,
-        rate.window,
-        holder,
-    )
-
-
-def _tightest(limits: tuple[RateLimitStatus, ...]) -> RateLimitStatus | None:
-    """The limit closest to refusing (the fewest units left; the first on a tie)."""
-    return min(limits, key=lambda s: s.remaining, default=None)
-
-
-def _refills(refill: str | None, now: datetime) -> float | None:
-    ends = period_end(refill, now)
-    return ends.timestamp() if ends is not None else None
 
 
 def _granted(secret: Secret, roles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -153,7 +153,7 @@ class Pipeline:
         scopes that are not scopes. It is checked where it is spent (a secret without
         limits spends nothing), so the unmetered path pays nothing for it.
         """
-        required = _required(scopes)
+        required = _required(scopes) if scopes else ()
         if required is None:
             return _NOT_FOUND
         if type(credential) is TokenCredential:

@@ -54,7 +54,9 @@ class Plan:
             self.credits.append(("owner", owner.credits, owner.refill, period))
             self.allowances.append(Allowance(f"o:{owner.owner}:{period}", owner.credits, start))
 
-    def answer(self, metered: Metered, cost: int, usage: UsageSink) -> Verification:
+    def answer(self, metered: Metered, usage: UsageSink) -> Verification:
+        """The verification the meter's figures make; the use (and the credit counters) go
+        to the usage buffer."""
         entry, now = self.entry, self.now
         secret = entry.secret
         limits = tuple(

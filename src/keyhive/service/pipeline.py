@@ -498,7 +498,7 @@ class Pipeline:
                 retry_after=1.0,
                 granted=entry.valid.granted,
             )
-        return plan.answer(metered, cost, self._usage)
+        return plan.answer(metered, self._usage)
 
 
 def _granted(secret: Secret, roles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import http_sf
 import httpx
 import pytest
 
@@ -236,16 +237,23 @@ def test_a_forged_identity_header_is_replaced(gateway: Gateway) -> None:
 
 def test_rate_limit_headers_reach_the_client(gateway: Gateway) -> None:
     with KeyHive(gateway.db_url, settings=Settings(hashing_profile="cheapest")) as hive:
-        metered = hive.issue_secret(gateway.client_id, scopes=["articles:create"], rate="5/minute")
+        metered = hive.issue_secret(
+            gateway.client_id,
+            scopes=["articles:create"],
+            rate=["5/minute", "day=100/day"],
+        )
     headers = {"Authorization": f"Bearer {metered.token}"}
     first = httpx.post(f"{gateway.url}/articles", headers=headers)
     assert first.status_code == 200, first.text
-    assert first.headers["ratelimit-limit"] == "5"
-    assert first.headers["ratelimit-remaining"] == "4"
-    assert 0 <= int(first.headers["ratelimit-reset"]) <= 60
+    policy = http_sf.parse(first.headers["ratelimit-policy"].encode(), tltype="list")
+    current = http_sf.parse(first.headers["ratelimit"].encode(), tltype="list")
+    assert policy == [("default", {"q": 5, "w": 60}), ("day", {"q": 100, "w": 86400})]
+    assert [(name, p["r"]) for name, p in current] == [("default", 4), ("day", 99)]
+    assert 0 <= current[0][1]["t"] <= 60
     unmetered = httpx.post(f"{gateway.url}/articles", headers={"X-API-Key": gateway.writer})
     assert unmetered.status_code == 200
-    assert "ratelimit-limit" not in unmetered.headers
+    assert "ratelimit" not in unmetered.headers
+    assert "ratelimit-policy" not in unmetered.headers
 
 
 def test_revocation_reaches_the_gateway_within_a_second(gateway: Gateway) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import http_sf
 import httpx
 import pytest
 from starlette.datastructures import Headers
@@ -231,9 +232,14 @@ async def test_limits_set_over_the_admin_api_shape_gateway_answers(
 
 
 def _ratelimit(response: httpx.Response) -> tuple[str, str, int]:
-    reset = int(response.headers["ratelimit-reset"])
+    """(quota, remaining, reset) of the one limit in RateLimit-Policy and RateLimit."""
+    [(name, policy)] = http_sf.parse(response.headers["ratelimit-policy"].encode(), tltype="list")
+    [(same, current)] = http_sf.parse(response.headers["ratelimit"].encode(), tltype="list")
+    assert name == same == "default"
+    assert policy["w"] == 60
+    reset = current["t"]
     assert 0 <= reset <= 60
-    return response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"], reset
+    return str(policy["q"]), str(current["r"]), reset
 
 
 async def test_a_rate_limited_secret_gets_ratelimit_headers_on_200_and_429(
@@ -262,19 +268,18 @@ async def test_no_ratelimit_headers_without_a_rate_limit(
     exhausted = await client.get("/v1/auth", headers=bearer(token))
     assert assert_problem(exhausted, 429)["code"] == "USAGE_EXCEEDED"
     for answer in (ok, exhausted):
-        assert not [name for name in answer.headers if name.startswith("ratelimit-")]
+        assert not [name for name in answer.headers if name.startswith("ratelimit")]
 
 
 def test_ratelimit_reset_counts_whole_seconds_from_now_and_never_below_zero() -> None:
     now = time.time()
-    ahead = dict(ratelimit_headers(RateLimitStatus(True, 10, 7, now + 12.5, 12.5)))
+    ahead = dict(ratelimit_headers([RateLimitStatus(True, 10, 7, now + 12.5, 12.5, window=60)]))
     assert ahead == {
-        b"ratelimit-limit": b"10",
-        b"ratelimit-remaining": b"7",
-        b"ratelimit-reset": b"13",
+        b"ratelimit-policy": b'"default";q=10;w=60',
+        b"ratelimit": b'"default";r=7;t=13',
     }
-    past = dict(ratelimit_headers(RateLimitStatus(False, 10, 0, now - 5, -5.0)))
-    assert past[b"ratelimit-reset"] == b"0"
+    past = dict(ratelimit_headers([RateLimitStatus(False, 10, 0, now - 5, -5.0, window=60)]))
+    assert past[b"ratelimit"] == b'"default";r=0;t=0'
 
 
 async def test_credits_run_out_and_can_be_lifted(

@@ -73,6 +73,13 @@ OPERATIONS = [
     ("DELETE", "/v1/webhooks/{webhook_id}"),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
     ("POST", "/v1/webhooks/{webhook_id}/test"),
+    ("GET", "/v1/owners/{owner}"),
+    ("PUT", "/v1/owners/{owner}"),
+    ("GET", "/v1/roles"),
+    ("POST", "/v1/roles"),
+    ("GET", "/v1/roles/{name}"),
+    ("PATCH", "/v1/roles/{name}"),
+    ("DELETE", "/v1/roles/{name}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -129,10 +136,14 @@ def test_operation_conforms_to_the_schema(
         owner = hive.create_client("fuzzed", client_id=f"fz/{next(_counter)}+a=")
         secret = hive.issue_secret(owner.client_id, scopes=["a:read"])
         hook = _webhook(hive)
+        role = f"fuzzed-{next(_counter)}"
+        hive.create_role(role, scopes=["a:read"])
         real = {
             "client_id": owner.client_id,
             "secret_id": secret.secret_id,
             "webhook_id": hook,
+            "owner": "fuzzed-owner",
+            "name": role,
         }
         case.path_parameters = {name: real.get(name, value) for name, value in params.items()}
         case.call_and_validate(headers=headers, checks=CHECKS)

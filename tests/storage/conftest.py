@@ -16,8 +16,8 @@ from keyhive.storage.sql import SqlStore
 from tests.infra import PostgresServer
 
 _TABLES = (
-    "usage_buckets, audit_events, secret_scopes, secrets, clients, oauth_signing_keys, "
-    "oauth_revoked_tokens, webhook_deliveries, webhook_events, webhooks"
+    "usage_buckets, audit_events, secret_scopes, secret_roles, secrets, clients, roles, owners, "
+    "oauth_signing_keys, oauth_revoked_tokens, webhook_deliveries, webhook_events, webhooks"
 )
 
 

@@ -8,6 +8,8 @@ from .audit import audit
 from .clients import client
 from .importing import import_
 from .oauth import oauth
+from .owners import owner
+from .roles import role
 from .scan import scan
 from .secrets import secret
 from .setup import init, serve
@@ -20,6 +22,8 @@ for _command in (
     serve,
     client,
     secret,
+    owner,
+    role,
     verify,
     import_,
     audit,

@@ -17,7 +17,8 @@ from keyhive.core import validation as check
 from keyhive.core.durations import parse_duration
 from keyhive.core.errors import InvalidInput
 from keyhive.core.ipallow import normalize_networks
-from keyhive.core.quotas import RateLimit
+from keyhive.core.quotas import RateLimit, validate_limit_name
+from keyhive.core.roles import validate_role_name
 from keyhive.core.scopes import validate_scope
 from keyhive.core.tokens import validate_prefix
 
@@ -59,9 +60,18 @@ def _duration(value: str) -> timedelta:
 
 
 def _rate(value: str) -> str:
-    """The rate as given, once it reads as one (``100/minute``); the library parses it again."""
+    """The rate as given, once it reads as one (``100/minute`` or ``burst=20/second``);
+    the library parses it again."""
     RateLimit.parse(value)
     return value
+
+
+def _role(value: str) -> str:
+    return validate_role_name(value)
+
+
+def _limit_name(value: str) -> str:
+    return validate_limit_name(value)
 
 
 def _network(value: str) -> str:
@@ -70,6 +80,8 @@ def _network(value: str) -> str:
 
 DURATION: Callback = _checked(_duration)
 RATE: Callback = _checked(_rate)
+ROLE: Callback = _checked(_role)
+LIMIT_NAME: Callback = _checked(_limit_name)
 NETWORKS: Callback = _checked(_network)
 SCOPES: Callback = _checked(validate_scope)
 PREFIX: Callback = _checked(validate_prefix)

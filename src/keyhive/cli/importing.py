@@ -1,8 +1,10 @@
-"""``keyhive import``: bring in secrets hashed by the article's Node code, all or nothing.
+"""``keyhive import``: bring in secrets hashed by the article's Node code, or the keys of
+djangorestframework-api-key and fastapi-keygate, all or nothing.
 
 The file's JSON shape is checked here; the library checks each record's content and
-writes the whole file in one transaction (:meth:`KeyHive.import_secrets`), so a bad
-line or a failed write leaves nothing of the file behind.
+writes the whole file in one transaction (:meth:`KeyHive.import_secrets`,
+:meth:`KeyHive.import_legacy_keys`), so a bad line or a failed write leaves nothing of
+the file behind.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import IO, Any
 import click
 
 from keyhive.core.echo import excerpt
-from keyhive.core.errors import BadRecord, KeyhiveError
+from keyhive.core.errors import BadRecord, InvalidInput, KeyhiveError
+from keyhive.core.legacy_keys import DRF, KEYGATE, LegacyKey, read_row
 from keyhive.core.model import SeedImport
 from keyhive.service.hive import KeyHive
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
+from ._params import ROLE, scope_option
 
 _FIELDS = ("client_id", "stored", "name", "scopes")
 
@@ -61,13 +65,13 @@ def _record(line: int, data: Any) -> SeedRecord:
     return SeedRecord(line, data["client_id"], data["stored"], name, tuple(scopes))
 
 
-def read_seed(stream: Iterable[bytes]) -> list[SeedRecord]:
-    """Parse JSON Lines; blank lines are skipped, any other bad line stops everything.
+def _lines(stream: Iterable[bytes]) -> list[tuple[int, Any]]:
+    """JSON Lines as (line number, value); blank lines are skipped, a bad one stops all.
 
     Lines are read as bytes and decoded one by one, so a file that is not UTF-8, or a
     line nested too deep for the JSON reader, is reported by its line number too.
     """
-    records = []
+    found = []
     for number, raw in enumerate(stream, start=1):
         try:
             text = raw.decode("utf-8")
@@ -76,35 +80,90 @@ def read_seed(stream: Iterable[bytes]) -> list[SeedRecord]:
         if not text.strip():
             continue
         try:
-            data = json.loads(text)
+            found.append((number, json.loads(text)))
         except RecursionError:
             raise BadLine(number, "nested too deep") from None
         except ValueError:
             raise BadLine(number, "not valid JSON") from None
-        records.append(_record(number, data))
-    return records
+    return found
+
+
+def read_seed(stream: Iterable[bytes]) -> list[SeedRecord]:
+    """Parse a seed file's JSON Lines."""
+    return [_record(number, data) for number, data in _lines(stream)]
+
+
+def read_legacy(
+    stream: Iterable[bytes], format_: str, resource: str
+) -> list[tuple[int, LegacyKey]]:
+    """Parse exported rows of another library's key table (one JSON object a line)."""
+    keys = []
+    for number, data in _lines(stream):
+        try:
+            keys.append((number, read_row(format_, data, resource=resource)))
+        except InvalidInput as exc:
+            raise BadLine(number, str(exc)) from None
+    return keys
 
 
 @click.command("import")
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["seed"]),
+    type=click.Choice(["seed", DRF, KEYGATE]),
     default="seed",
     show_default=True,
-    help="seed: JSON Lines {client_id, stored, name?, scopes?} from the article's code.",
+    help="seed: JSON Lines {client_id, stored, name?, scopes?} from the article's code; "
+    f"{DRF} / {KEYGATE}: rows of that library's key table (docs/migrate.md).",
+)
+@click.option("--client", "client_id", help="Put every imported key under this client.")
+@click.option("--owner", help="The owner of the clients the import makes (imported keys).")
+@scope_option("A scope every imported key gets (repeatable; imported keys).")
+@click.option(
+    "--role",
+    "roles",
+    callback=ROLE,
+    metavar="ROLE",
+    multiple=True,
+    help="A role every imported key gets (repeatable; imported keys).",
+)
+@click.option(
+    "--resource",
+    default="api",
+    show_default=True,
+    help=f"{KEYGATE}: its scope 'read' becomes RESOURCE:read.",
 )
 @click.argument("file", type=click.File("rb"))
 @json_option
 @pass_runtime
-def import_(runtime: Runtime, format_: str, file: IO[bytes], as_json: bool) -> None:
-    """Import secrets hashed by the article's Node code from FILE ('-' for stdin).
+def import_(
+    runtime: Runtime,
+    format_: str,
+    client_id: str | None,
+    owner: str | None,
+    scopes: tuple[str, ...],
+    roles: tuple[str, ...],
+    resource: str,
+    file: IO[bytes],
+    as_json: bool,
+) -> None:
+    """Import secrets from FILE ('-' for stdin): no key is reissued.
 
-    Each line is {"client_id", "stored", "name"?, "scopes"?} where stored is
-    <128 hex>.<16 hex salt>. Missing clients are created. The whole file is checked
-    first: a bad line is reported by number and nothing is imported. Imported secrets
-    are verified as client_id + secret (`keyhive verify --client-id ID --secret S`).
+    seed: each line is {"client_id", "stored", "name"?, "scopes"?} where stored is
+    <128 hex>.<16 hex salt>; missing clients are created, and the secrets are verified
+    as client_id + secret (`keyhive verify --client-id ID --secret S`).
+
+    drf-api-key, fastapi-keygate: each line is a row of the library's key table; the keys
+    keep working as they are presented today and are re-hashed on first use.
+
+    The whole file is checked first: a bad line is reported by number and nothing is
+    imported.
     """
+    if format_ != "seed":
+        _import_legacy(runtime, format_, file, client_id, owner, scopes, roles, resource, as_json)
+        return
+    if client_id or owner or scopes or roles:
+        raise click.UsageError("--client, --owner, --scope and --role are for imported keys")
     records = read_seed(file)
     hive = runtime.hive()
     new_clients = {r.client_id for r in records if not _exists(hive, r.client_id)}
@@ -133,3 +192,44 @@ def _exists(hive: KeyHive, client_id: str) -> bool:
     except KeyhiveError:  # not found, or not even a valid id (the import will say which)
         return False
     return True
+
+
+def _import_legacy(
+    runtime: Runtime,
+    format_: str,
+    file: IO[bytes],
+    client_id: str | None,
+    owner: str | None,
+    scopes: tuple[str, ...],
+    roles: tuple[str, ...],
+    resource: str,
+    as_json: bool,
+) -> None:
+    keys = read_legacy(file, format_, resource)
+    hive = runtime.hive()
+    try:
+        secrets = hive.import_legacy_keys(
+            [key for _line, key in keys],
+            client_id=client_id,
+            owner=owner,
+            scopes=scopes,
+            roles=roles,
+            actor=runtime.actor,
+        )
+    except BadRecord as exc:
+        raise BadLine(keys[exc.index][0], exc.reason) from None
+    except KeyhiveError as exc:
+        raise click.ClickException(f"{exc}; nothing was imported") from None
+    imported = [
+        {
+            "line": line,
+            "legacy_id": key.legacy_id,
+            "client_id": secret.client_id,
+            "secret_id": secret.secret_id,
+        }
+        for (line, key), secret in zip(keys, secrets, strict=True)
+    ]
+    if as_json:
+        output.emit_json({"imported": len(imported), "secrets": imported})
+    else:
+        output.message(f"Imported {len(imported)} {format_} keys; they keep working as they are.")

@@ -90,8 +90,10 @@ def secret_fields(secret: Secret, now: datetime) -> dict[str, str]:
         "expires_at": when(secret.expires_at),
         "created_at": when(secret.created_at),
     }
-    if secret.rate_limit is not None:
-        fields["rate_limit"] = str(secret.rate_limit)
+    if secret.rate_limits:
+        fields["rate_limit"] = " ".join(str(limit) for limit in secret.rate_limits)
+    if secret.roles:
+        fields["roles"] = " ".join(secret.roles)
     if secret.credits is not None:
         fields["credits"] = f"{secret.credits}" + (f" per {secret.refill}" if secret.refill else "")
     if secret.allowed_ips:

@@ -12,7 +12,7 @@ from keyhive.core.model import Secret
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
-from ._params import DURATION, NETWORKS, RATE, expires_in_option, scope_option
+from ._params import DURATION, NETWORKS, RATE, ROLE, expires_in_option, scope_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,8 +36,18 @@ def limit_options(func: F) -> F:
         click.option(
             "--rate",
             callback=RATE,
-            metavar="RATE",
-            help="Sliding-window rate limit such as 100/minute, 10/second or 500/1h.",
+            metavar="[NAME=]RATE",
+            multiple=True,
+            help="Sliding-window rate limit such as 100/minute, or named: burst=20/second "
+            "(repeatable; a verification must pass all).",
+        ),
+        click.option(
+            "--role",
+            "roles",
+            callback=ROLE,
+            metavar="ROLE",
+            multiple=True,
+            help="A role whose scopes the secret also holds (repeatable).",
         ),
         click.option(
             "--credits",
@@ -78,7 +88,8 @@ def issue(
     scopes: tuple[str, ...],
     expires_in: timedelta | None,
     name: str | None,
-    rate: str | None,
+    rate: tuple[str, ...],
+    roles: tuple[str, ...],
     credits: int | None,
     refill: str | None,
     allowed_ips: tuple[str, ...],
@@ -93,7 +104,8 @@ def issue(
         scopes=scopes,
         name=name,
         expires_in=expires_in,
-        rate=rate,
+        rate=list(rate) or None,
+        roles=roles,
         credits=credits,
         refill=refill,
         allowed_ips=allowed_ips,
@@ -163,7 +175,8 @@ def rotate(runtime: Runtime, secret_id: str, grace: timedelta, as_json: bool) ->
 @click.option("--no-expiry", is_flag=True, help="Remove the expiry.")
 @click.option("--name", help="A new label.")
 @limit_options
-@click.option("--no-rate", is_flag=True, help="Remove the rate limit.")
+@click.option("--no-rate", is_flag=True, help="Remove every rate limit.")
+@click.option("--no-roles", is_flag=True, help="Take every role from the secret.")
 @click.option("--no-credits", is_flag=True, help="Remove the credits (unlimited use).")
 @click.option("--clear-ips", is_flag=True, help="Remove the IP allowlist (any caller).")
 @json_option
@@ -175,22 +188,26 @@ def update(
     expires_in: timedelta | None,
     no_expiry: bool,
     name: str | None,
-    rate: str | None,
+    rate: tuple[str, ...],
+    roles: tuple[str, ...],
     credits: int | None,
     refill: str | None,
     allowed_ips: tuple[str, ...],
     no_rate: bool,
+    no_roles: bool,
     no_credits: bool,
     clear_ips: bool,
     as_json: bool,
 ) -> None:
     """Change a secret's scopes, expiry, name or limits; the change takes effect at once.
 
-    New --credits start a fresh count; --allow-ip replaces the whole allowlist.
+    New --credits start a fresh count; --rate, --role and --allow-ip replace all the
+    secret's rate limits, roles or allowed networks.
     """
     for given, flag, other in (
         (expires_in is not None, no_expiry, "--expires-in or --no-expiry"),
-        (rate is not None, no_rate, "--rate or --no-rate"),
+        (bool(rate), no_rate, "--rate or --no-rate"),
+        (bool(roles), no_roles, "--role or --no-roles"),
         (
             credits is not None or refill is not None,
             no_credits,
@@ -205,6 +222,8 @@ def update(
     )
     if scopes:
         changes["scopes"] = scopes
+    if roles or no_roles:
+        changes["roles"] = roles
     if expires_in is not None:
         changes["expires_in"] = expires_in
     if no_expiry:
@@ -213,15 +232,16 @@ def update(
         changes["name"] = name
     if not changes:
         raise click.UsageError(
-            "nothing to change: give --scope, --expires-in, --no-expiry, --name, "
-            "--rate, --credits, --refill, --allow-ip, --no-rate, --no-credits or --clear-ips"
+            "nothing to change: give --scope, --role, --expires-in, --no-expiry, --name, "
+            "--rate, --credits, --refill, --allow-ip, --no-rate, --no-roles, --no-credits "
+            "or --clear-ips"
         )
     changed = runtime.hive().update(secret_id, actor=runtime.actor, **changes)
     _changed(runtime, changed, as_json, "Secret updated")
 
 
 def _limit_changes(
-    rate: str | None,
+    rate: tuple[str, ...],
     credits: int | None,
     refill: str | None,
     allowed_ips: tuple[str, ...],
@@ -231,8 +251,8 @@ def _limit_changes(
 ) -> dict[str, Any]:
     """The limit arguments of :meth:`KeyHive.update` that the flags ask for (None removes)."""
     changes: dict[str, Any] = {}
-    if rate is not None or no_rate:
-        changes["rate"] = rate
+    if rate or no_rate:
+        changes["rate"] = list(rate) or None
     if credits is not None:
         changes["credits"] = credits
     if refill is not None:

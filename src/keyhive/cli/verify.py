@@ -7,6 +7,7 @@ import sys
 import click
 
 from keyhive.core.model import Verification
+from keyhive.core.quotas import MAX_COST
 
 from . import output
 from ._app import Runtime, json_option, pass_runtime
@@ -27,6 +28,13 @@ def _read_stdin(what: str) -> str:
 @click.option("--secret", help="The secret of the pair; '-' reads it from stdin.")
 @scope_option("A scope the request needs (repeatable); all must be granted.")
 @click.option("--ip", help="The caller's address, checked against the secret's allowlist.")
+@click.option(
+    "--cost",
+    type=click.IntRange(0, MAX_COST),
+    default=1,
+    show_default=True,
+    help="What this verification spends from the secret's and its owner's limits.",
+)
 @json_option
 @pass_runtime
 def verify(
@@ -36,6 +44,7 @@ def verify(
     secret: str | None,
     scopes: tuple[str, ...],
     ip: str | None,
+    cost: int,
     as_json: bool,
 ) -> None:
     """Verify TOKEN (or '-' to read it from stdin), or --client-id with --secret.
@@ -48,16 +57,20 @@ def verify(
     hive = runtime.hive()
     result: Verification
     if token is not None:
-        result = hive.verify(_read_stdin("token") if token == "-" else token, scopes, ip=ip)
+        presented = _read_stdin("token") if token == "-" else token
+        result = hive.verify(presented, scopes, ip=ip, cost=cost)
     elif client_id is not None and secret is not None:
         presented = _read_stdin("secret") if secret == "-" else secret
-        result = hive.verify_pair(client_id, presented, scopes, ip=ip)
+        result = hive.verify_pair(client_id, presented, scopes, ip=ip, cost=cost)
     else:
         raise click.UsageError("give a TOKEN ('-' for stdin), or --client-id with --secret")
     if as_json:
         output.emit_json(result.to_dict())
     elif result.secret_id is None:
         output.message(result.code.value)
+    elif result.limited_by is not None:
+        by = result.limited_by
+        output.message(f"{result.code.value}: refused by the {by.holder}'s limit {by.name}")
     else:
         output.message(
             f"{result.code.value}: client {result.client_id}, secret {result.secret_id}, "

@@ -2,7 +2,8 @@
 
 Accepted (PRODUCT.md): ``Authorization: Bearer <token>``, ``X-API-Key: <token>`` and
 ``Authorization: Basic base64(client_id:secret)`` (RFC 6749 §2.3.1, where both parts are
-form-urlencoded before base64).
+form-urlencoded before base64). Keys imported from djangorestframework-api-key are also
+read as that library sends them: ``Authorization: Api-Key <key>``.
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ def _from_authorization(value: str) -> Credential:
     if not rest:
         raise BadCredential("Authorization header has no credentials")
     match scheme.lower():
-        case "bearer":
+        case "bearer" | "api-key":
             return TokenCredential(rest)
         case "basic":
             return _basic(rest)
         case _:
-            raise BadCredential("Authorization scheme must be Bearer or Basic")
+            raise BadCredential(
+                "Authorization scheme must be Bearer or Basic (or Api-Key, for imported keys)"
+            )
 
 
 def _basic(encoded: str) -> PairCredential:

@@ -78,7 +78,8 @@ class Secret:
     usage_count: int = 0
     rotated_from: str | None = None
     replaced_by: str | None = None
-    rate_limit: RateLimit | None = None
+    #: Named sliding-window limits, in the order given (see :mod:`keyhive.core.quotas`).
+    rate_limits: tuple[RateLimit, ...] = ()
     #: Verifications allowed per period (None: unlimited); ``refill``: "day", "month" or None.
     credits: int | None = None
     refill: str | None = None
@@ -88,6 +89,21 @@ class Secret:
     credits_used: int = 0
     credits_period: str | None = None
     allowed_ips: tuple[str, ...] = ()
+    #: Roles whose scopes this secret holds besides its own ``scopes``.
+    roles: tuple[str, ...] = ()
+    #: For a key another library issued and keyhive imported (``drf:<prefix>``,
+    #: ``keygate:<prefix>``): its public handle, by which it is looked up. None otherwise.
+    legacy_id: str | None = None
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The first rate limit (the only one, for a secret given a single rate)."""
+        return self.rate_limits[0] if self.rate_limits else None
+
+    @property
+    def metered(self) -> bool:
+        """Whether verifications of this secret spend counters (rate limits or credits)."""
+        return bool(self.rate_limits) or self.credits is not None
 
     def is_revoked(self, now: datetime) -> bool:
         return self.revoked_at is not None and self.revoked_at <= now
@@ -110,10 +126,73 @@ class Secret:
             "usage_count": self.usage_count,
             "rotated_from": self.rotated_from,
             "replaced_by": self.replaced_by,
-            "rate_limit": str(self.rate_limit) if self.rate_limit else None,
+            "rate_limit": str(self.rate_limits[0]) if self.rate_limits else None,
+            "rate_limits": [_limit_dict(limit) for limit in self.rate_limits],
             "credits": self.credits,
             "refill": self.refill,
             "allowed_ips": list(self.allowed_ips),
+            "roles": list(self.roles),
+            "legacy_id": self.legacy_id,
+        }
+
+
+def _limit_dict(limit: RateLimit) -> dict[str, Any]:
+    return {**limit.to_dict(), "rate": limit.rate}
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The limits an owner (the ``owner`` text of clients) carries for all its secrets.
+
+    Its rate limits and credits are shared by every secret of every client it owns: a
+    verification spends the secret's limits and its owner's together.
+    """
+
+    owner: str
+    rate_limits: tuple[RateLimit, ...] = ()
+    credits: int | None = None
+    refill: str | None = None
+    credits_set_at: datetime | None = None
+    #: What the database last recorded as spent in ``credits_period``.
+    credits_used: int = 0
+    credits_period: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def metered(self) -> bool:
+        return bool(self.rate_limits) or self.credits is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "rate_limits": [_limit_dict(limit) for limit in self.rate_limits],
+            "credits": self.credits,
+            "refill": self.refill,
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A named set of scopes that secrets hold by name: change the role, change them all.
+
+    keyhive's own scopes (``keyhive:*``) are never part of a role: they are granted to a
+    secret by name only, so the last-admin rule reads admins from secrets alone.
+    """
+
+    name: str
+    scopes: tuple[str, ...]
+    description: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scopes": list(self.scopes),
+            "description": self.description,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
         }
 
 
@@ -166,7 +245,8 @@ class Issued:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitStatus:
-    """One rate-limit hit: admitted or not, and the window's figures (for headers)."""
+    """One named rate limit after a verification: admitted or not, and the window's
+    figures (for the verify answer and the RateLimit headers)."""
 
     allowed: bool
     limit: int
@@ -174,9 +254,53 @@ class RateLimitStatus:
     reset: float  # epoch seconds when a slot frees up
     #: Seconds from the hit until a slot frees up, read on the limiter's own clock.
     reset_in: float
+    name: str = "default"
+    #: The window's length in seconds.
+    window: int = 0
+    #: Whose limit it is: the ``secret``'s own or its ``owner``'s.
+    holder: str = "secret"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"limit": self.limit, "remaining": self.remaining, "reset": int(self.reset)}
+        return {
+            "name": self.name,
+            "holder": self.holder,
+            "limit": self.limit,
+            "window": self.window,
+            "remaining": self.remaining,
+            "reset": int(self.reset),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CreditStatus:
+    """A credit allowance after a verification: the secret's own or its owner's."""
+
+    holder: str
+    allowance: int
+    remaining: int
+    #: Epoch seconds when the allowance refills (None: never).
+    refills_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "holder": self.holder,
+            "allowance": self.allowance,
+            "remaining": self.remaining,
+            "refills_at": int(self.refills_at) if self.refills_at is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LimitedBy:
+    """Which limit refused a verification: ``holder`` (secret or owner), its ``name``
+    (``credits`` for an allowance) and ``kind`` (``rate`` or ``credits``)."""
+
+    holder: str
+    name: str
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"holder": self.holder, "name": self.name, "kind": self.kind}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +315,17 @@ class Verification:
     client: Client | None = None
     secret: Secret | None = None
     retry_after: float | None = None
+    #: The tightest rate limit (the refusing one, on RATE_LIMITED): kept for old readers.
     ratelimit: RateLimitStatus | None = None
-    #: Credits left after this verification (None: unlimited or not known).
+    #: Credits left after this verification (None: unlimited or not known); with both a
+    #: secret's and an owner's allowance, the smaller of the two.
     remaining: int | None = None
-    #: The scopes in force when they are not the secret's own: an OAuth access token's.
+    #: Every rate limit the verification was counted against, the secret's then the owner's.
+    limits: tuple[RateLimitStatus, ...] = ()
+    credits: tuple[CreditStatus, ...] = ()
+    limited_by: LimitedBy | None = None
+    #: The scopes in force when they are not the secret's own: its roles' too, or an
+    #: OAuth access token's (None: the secret's own).
     granted: tuple[str, ...] | None = None
 
     @property
@@ -211,6 +342,7 @@ class Verification:
 
     @property
     def scopes(self) -> tuple[str, ...]:
+        """The scopes in force: the secret's own and those of its roles."""
         if self.granted is not None:
             return self.granted
         return self.secret.scopes if self.secret else ()
@@ -223,12 +355,16 @@ class Verification:
             "client_id": client.client_id if client else None,
             "secret_id": secret.secret_id if secret else None,
             "scopes": list(self.scopes),
+            "roles": list(secret.roles) if secret else [],
             "owner": client.owner if client else None,
             "name": client.name if client else None,
             "metadata": dict(client.metadata) if client else {},
             "expires_at": _iso(secret.expires_at) if secret else None,
             "ratelimit": self.ratelimit.to_dict() if self.ratelimit else None,
+            "limits": [status.to_dict() for status in self.limits],
             "remaining": self.remaining,
+            "credits": [status.to_dict() for status in self.credits],
+            "limited_by": self.limited_by.to_dict() if self.limited_by else None,
             "retry_after": self.retry_after,
         }
 

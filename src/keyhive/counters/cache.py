@@ -10,10 +10,12 @@ Two maps, both :class:`~keyhive.counters.ttl.TTLCache`:
   A wrong guess at a known id, or at an unknown one, costs a digest and a compare, not a
   database read, and never a slow hash.
 
-Keys are digests under a server key (:mod:`keyhive.core.digests`), so the cache never
-holds a plain secret. Expiry and grace periods are still judged on every hit. Entries live
-``ttl`` seconds (the safety net for changes no invalidation reported); a change made here
-or reported by another node drops what it touches, and the next use re-reads the store.
+Both also index what they hold by owner, so a change of an owner's limits drops exactly
+what was read with them. Keys are digests under a server key
+(:mod:`keyhive.core.digests`), so the cache never holds a plain secret. Expiry and grace
+periods are still judged on every hit. Entries live ``ttl`` seconds (the safety net for
+changes no invalidation reported); a change made here or reported by another node drops
+what it touches, and the next use re-reads the store.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from collections.abc import Callable
 from typing import Final
 
 from keyhive.core.digests import Digester
-from keyhive.core.model import Client, Code, Secret, Verification
+from keyhive.core.model import Client, Owner, Secret
 from keyhive.core.serverkeys import ServerKeys
-from keyhive.counters.protocols import CacheEntry, Known
+from keyhive.counters.protocols import CacheEntry, Known, make_entry
 from keyhive.counters.ttl import TTLCache
 
 #: What one map may hold in all, as estimated: callers choose what gets cached.
@@ -101,25 +103,34 @@ class VerificationCache:
         return self._answers.misses
 
     def put(
-        self, key: bytes, secret: Secret, client: Client, *, epoch: int | None = None
+        self,
+        key: bytes,
+        secret: Secret,
+        client: Client,
+        *,
+        epoch: int | None = None,
+        granted: tuple[str, ...] | None = None,
+        owner: Owner | None = None,
     ) -> CacheEntry:
         """Remember that the credential with digest ``key`` matched ``secret``.
 
         ``epoch`` is :attr:`epoch` as it was before the record was read: if anything was
         evicted since, the record may predate a change, so it is answered but not kept.
+        ``granted`` (the scopes in force, roles included) and ``owner`` (the owner's
+        limits) were read with the record.
         """
-        entry = CacheEntry(secret, client, Verification(Code.VALID, client, secret))
+        entry = make_entry(secret, client, granted, owner)
         with self._lock:
             if epoch is not None and epoch != self.epoch:
                 return entry
-            for ident in (secret.secret_id, client.client_id):
+            for ident in _answer_idents(entry):
                 self._answers_of.setdefault(ident, set()).add(key)
             self._answers.put(key, entry)
         return entry
 
     def _answer_gone(self, key: bytes, entry: CacheEntry) -> None:
         with self._lock:
-            for ident in (entry.secret.secret_id, entry.client.client_id):
+            for ident in _answer_idents(entry):
                 _discard(self._answers_of, ident, key)
 
     # -- records -------------------------------------------------------------------------
@@ -153,23 +164,35 @@ class VerificationCache:
     def forget_pairs(self, client_id: str) -> None:
         """Forget what this process read of a client's pair credentials (a secret was
         added to it elsewhere); its answers stay valid."""
+        self._forget_lookup(f"c:{client_id}")
+
+    def forget_legacy(self, legacy_id: str) -> None:
+        """Forget what this process read for an imported key's handle (``drf:<prefix>``):
+        it may have read "nothing" before the key was imported."""
+        self._forget_lookup(f"l:{legacy_id}")
+
+    def _forget_lookup(self, lookup: str) -> None:
         with self._lock:
             self.epoch += 1
-            lookup = f"c:{client_id}"
             known = self._records.pop(lookup)
             if known is not None:
                 self._record_gone(lookup, known)
+
+    def evict_owner(self, owner: str) -> None:
+        """Forget all this process knows of an owner's clients (their limits changed)."""
+        self._forget(_OWNER + owner, extra=None)
 
     #: A change another process made: the same as one made here (the feed cannot tell).
     expire_secret = evict_secret
     expire_client = evict_client
 
-    def _forget(self, ident: str, *, extra: str) -> None:
+    def _forget(self, ident: str, *, extra: str | None) -> None:
         with self._lock:
             self.epoch += 1
             answers = self._answers_of.pop(ident, set())
             lookups = self._records_of.pop(ident, set())
-            lookups.add(extra)
+            if extra is not None:
+                lookups.add(extra)
             for key in answers:
                 entry = self._answers.pop(key)
                 if entry is not None:
@@ -196,10 +219,23 @@ class VerificationCache:
         return self._answers.keys()
 
 
+#: Marks an owner in the indexes (no secret or client id starts with it).
+_OWNER: Final = "\0owner:"
+
+
+def _answer_idents(entry: CacheEntry) -> tuple[str, ...]:
+    owner = entry.client.owner
+    if owner is None:
+        return (entry.secret.secret_id, entry.client.client_id)
+    return (entry.secret.secret_id, entry.client.client_id, _OWNER + owner)
+
+
 def _idents(known: Known) -> set[str]:
     idents = {stored.secret.secret_id for stored in known.candidates}
     if known.client is not None:
         idents.add(known.client.client_id)
+        if known.client.owner is not None:
+            idents.add(_OWNER + known.client.owner)
     return idents
 
 

@@ -26,6 +26,14 @@ def _client_of(event: AuditEvent) -> str | None:
     return None
 
 
+def _legacy_of(event: AuditEvent) -> str | None:
+    """The handle of an imported key (``drf:<prefix>``) a secret event is about."""
+    if event.target_type != "secret" or event.after is None:
+        return None
+    legacy = event.after.get("legacy_id")
+    return legacy if isinstance(legacy, str) else None
+
+
 class AuditPoller:
     """Calls ``evict(target_type, target_id)`` for each change other processes made.
 
@@ -81,6 +89,11 @@ class AuditPoller:
                         # A secret added to (or changed in) a client: what this process
                         # knows of the client's pair credentials is out of date too.
                         self._evict("pairs", owner)
+                    legacy = _legacy_of(event)
+                    if legacy is not None:
+                        # An imported key: this process may have looked its handle up
+                        # (and found nothing) before the import.
+                        self._evict("legacy", legacy)
                     self._seen.add(ident)
                     seen += 1
             if len(events) < 500:

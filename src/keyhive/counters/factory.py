@@ -20,19 +20,17 @@ from keyhive.core.settings import Settings
 from keyhive.core.webhooks import Signal
 from keyhive.counters.cache import VerificationCache
 from keyhive.counters.changes import AuditPoller
-from keyhive.counters.credits import MemoryCredits, RedisCredits
+from keyhive.counters.meter import MemoryMeter, RedisMeter
 from keyhive.counters.protocols import (
     ChangeFeed,
     CredentialCache,
-    CreditCounter,
     Evict,
     Invalidator,
-    RateLimiter,
+    Meter,
     SignalSink,
     Throttle,
     UsageSink,
 )
-from keyhive.counters.rate import LimitsRateLimiter
 from keyhive.counters.signals import SignalBuffer
 from keyhive.counters.throttle import FailureThrottle
 from keyhive.counters.usage import UsageBuffer, UsageRecorder
@@ -55,15 +53,10 @@ def check_redis_url(redis_url: str | None) -> str | None:
     return redis_url
 
 
-def rate_limiter(redis_url: str | None) -> RateLimiter:
-    """Sliding-window limits: in this process, or shared through Redis."""
-    return LimitsRateLimiter(check_redis_url(redis_url) or "memory://")
-
-
-def credit_counter(redis_url: str | None) -> CreditCounter:
-    """Credit counters: in this process, or shared through Redis."""
+def meter(redis_url: str | None) -> Meter:
+    """Rate-limit windows and credit counters: in this process, or shared through Redis."""
     url = check_redis_url(redis_url)
-    return RedisCredits(url) if url else MemoryCredits()
+    return RedisMeter(url) if url else MemoryMeter()
 
 
 def invalidator(redis_url: str | None) -> Invalidator | None:
@@ -100,8 +93,7 @@ class HiveOptions(TypedDict, total=False):
     watch_changes: bool
     change_interval: float
     throttle: Throttle | None
-    rate_limiter: RateLimiter
-    credit_counter: CreditCounter
+    meter: Meter
     invalidator: Invalidator | None
 
 
@@ -121,8 +113,7 @@ class Parts:
     clock: Clock
     cache: CredentialCache | None
     throttle: Throttle | None
-    rate: RateLimiter
-    credits: CreditCounter
+    meter: Meter
     usage: UsageSink
     #: Publishes this process's changes to other nodes (and, when watching, hears theirs).
     invalidator: Invalidator | None
@@ -184,11 +175,11 @@ def build(database_url: str | None, options: HiveOptions) -> Parts:
         clock=clock,
         cache=cache,
         throttle=given["throttle"] if "throttle" in given else FailureThrottle(),
-        rate=given.get("rate_limiter") or rate_limiter(redis_url),
-        credits=given.get("credit_counter") or credit_counter(redis_url),
+        meter=given.get("meter") or meter(redis_url),
         usage=UsageBuffer(
             UsageRecorder(store, clock, settings.usage_retention),
             given.get("usage_flush_interval", 5.0),
+            owners=store.record_owner_usage,
         ),
         invalidator=given["invalidator"] if "invalidator" in given else invalidator(redis_url),
         watch=watch,

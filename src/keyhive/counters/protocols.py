@@ -7,13 +7,12 @@ protocols, never a concrete class.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
-from keyhive.core.model import Client, Code, RateLimitStatus, Secret, StoredSecret, Verification
-from keyhive.core.quotas import RateLimit
+from keyhive.core.model import Client, Code, Owner, Secret, StoredSecret, Verification
 from keyhive.core.webhooks import Signal
 from keyhive.storage import Usage
 
@@ -22,11 +21,33 @@ Evict = Callable[[str, str], None]
 
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """A credential that matched: its secret, its client, and the VALID answer built once."""
+    """A credential that matched: its secret, its client, and the VALID answer built once.
+
+    ``granted`` is the secret's own scopes plus its roles'; ``owner`` the client's owner's
+    limits (None when it has none); ``metered`` whether a verification spends counters.
+    """
 
     secret: Secret
     client: Client
     valid: Verification
+    granted: tuple[str, ...] = ()
+    owner: Owner | None = None
+    metered: bool = False
+
+
+def make_entry(
+    secret: Secret,
+    client: Client,
+    granted: tuple[str, ...] | None = None,
+    owner: Owner | None = None,
+) -> CacheEntry:
+    """The answer for a matched secret, built once: the VALID verification included."""
+    scopes = secret.scopes if granted is None else granted
+    valid = Verification(
+        Code.VALID, client, secret, granted=None if scopes == secret.scopes else scopes
+    )
+    metered = secret.metered or (owner is not None and owner.metered)
+    return CacheEntry(secret, client, valid, scopes, owner, metered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +55,16 @@ class Known:
     """What the store holds for one lookup; no client and no candidates: nothing.
 
     For a token the candidates are its one secret; for a pair, the client's secrets
-    that are presented with a client_id (imported in the article's format).
+    that are presented with a client_id (imported in the article's format); for an
+    imported key of another library, that key. ``owner`` holds the client's owner's
+    limits (None: none), ``roles`` the scopes of the roles the candidates hold, so that
+    judging a credential needs no further read.
     """
 
     client: Client | None
     candidates: tuple[StoredSecret, ...] = ()
+    owner: Owner | None = None
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 NOTHING: Final = Known(None)
@@ -62,7 +88,14 @@ class CredentialCache(Protocol):
     def keys_snapshot(self) -> list[bytes]: ...
 
     def put(
-        self, key: bytes, secret: Secret, client: Client, *, epoch: int | None = None
+        self,
+        key: bytes,
+        secret: Secret,
+        client: Client,
+        *,
+        epoch: int | None = None,
+        granted: tuple[str, ...] | None = None,
+        owner: Owner | None = None,
     ) -> CacheEntry: ...
 
     def record(self, lookup: str) -> Known | None: ...
@@ -74,6 +107,10 @@ class CredentialCache(Protocol):
     def evict_client(self, client_id: str) -> None: ...
 
     def forget_pairs(self, client_id: str) -> None: ...
+
+    def evict_owner(self, owner: str) -> None: ...
+
+    def forget_legacy(self, legacy_id: str) -> None: ...
 
     def clear(self) -> None: ...
 
@@ -100,28 +137,71 @@ class UsageSink(Protocol):
 
     def pending(self) -> Mapping[str, Usage]: ...
 
+    def add_owner_credits(self, owner: str, period: str, used: int) -> None:
+        """Note what an owner's credit counter had spent, to be recorded in the store."""
+        ...
+
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-class RateLimiter(Protocol):
-    """Sliding-window rate limits; ``blocking`` when a hit is a network call."""
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A sliding window to spend from: at most ``limit`` units in any ``window`` seconds."""
+
+    key: str
+    limit: int
+    window: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """A credit counter to spend from; a counter not seen yet starts at ``start`` (what
+    the database recorded), so a restart or a new node continues the count."""
+
+    key: str
+    allowance: int
+    start: int
+
+
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """The outcome of one spend.
+
+    ``refused`` is the index of the first counter without room (windows first, then
+    allowances), or None when everything was spent. ``counts`` holds each window's
+    units in the window and ``resets`` when (epoch seconds) its oldest unit leaves it;
+    on a refusal, the refusing window's reset is when this cost would fit. ``used``
+    holds each allowance's units spent. Figures are after the spend, or as they stand
+    when refused (a refusal spends nothing).
+    """
+
+    refused: int | None
+    now: float
+    counts: tuple[int, ...] = ()
+    resets: tuple[float, ...] = ()
+    used: tuple[int, ...] = ()
+
+
+class MeterUnavailable(Exception):
+    """The shared counters cannot be reached and credits are involved: fail closed."""
+
+
+class Meter(Protocol):
+    """Rate-limit windows and credit counters, spent together all or nothing.
+
+    ``blocking`` when a spend is a network call (Redis). Every counter of one spend is
+    checked and spent atomically, so a request refused by one limit spends none of the
+    others, and many nodes never over-admit.
+    """
 
     blocking: bool
 
-    def hit(self, key: str, rate: RateLimit) -> RateLimitStatus:
-        """Count one verification for ``key`` if the window has room."""
-        ...
-
-
-class CreditCounter(Protocol):
-    """Credits spent per period; ``blocking`` when a spend is a network call."""
-
-    blocking: bool
-
-    def spend(self, key: str, allowance: int, start: int, cost: int = 1) -> tuple[bool, int]:
-        """Spend ``cost`` if ``used + cost <= allowance``; return (spent, used after)."""
+    def spend(
+        self, windows: Sequence[Window], allowances: Sequence[Allowance], cost: int
+    ) -> Metered:
+        """Spend ``cost`` units from every counter if all have room, else nothing."""
         ...
 
 

@@ -3,7 +3,8 @@
 A verification only bumps a counter in a dict; a background thread writes the batch
 every few seconds, and ``close`` writes what is left, so a clean shutdown loses nothing.
 Each batch also carries the hourly counts per code (usage analytics), so they cost no
-write of their own.
+write of their own. Owners' credit counters are recorded the same way, so their count
+survives a restart.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _VALID = Code.VALID
 NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 Flush = Callable[[Mapping[str, Usage]], None]
+FlushOwners = Callable[[Mapping[str, tuple[str, int]]], None]
 
 
 class _Tally:
@@ -105,10 +107,14 @@ class _Tally:
 class UsageBuffer:
     """Accumulates, per secret id, VALID counts, last use and hourly counts per code."""
 
-    def __init__(self, flush: Flush, interval: float = 5.0) -> None:
+    def __init__(
+        self, flush: Flush, interval: float = 5.0, *, owners: FlushOwners | None = None
+    ) -> None:
         self._flush = flush
+        self._flush_owners = owners
         self._interval = interval
         self._pending: dict[str, _Tally] = {}
+        self._owners: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -158,6 +164,15 @@ class UsageBuffer:
             self._hour, self._hour_end = hour, hour + _HOUR
         return hour
 
+    def add_owner_credits(self, owner: str, period: str, used: int) -> None:
+        """Note an owner's credit counter (the highest count seen in a period wins)."""
+        with self._lock:
+            seen = self._owners.get(owner)
+            if seen is None or seen[0] != period or seen[1] < used:
+                self._owners[owner] = (period, used)
+        if self._thread is None:
+            self._start()
+
     def pending(self) -> dict[str, Usage]:
         """A copy of what has not been written yet."""
         with self._lock:
@@ -167,6 +182,24 @@ class UsageBuffer:
         """Write the batch now; on failure the counts go back into the buffer."""
         with self._lock:
             batch, self._pending = self._pending, {}
+            owners, self._owners = self._owners, {}
+        try:
+            self._write(batch)
+        finally:
+            self._write_owners(owners)
+
+    def _write_owners(self, owners: dict[str, tuple[str, int]]) -> None:
+        if not owners or self._flush_owners is None:
+            return
+        try:
+            self._flush_owners(owners)
+        except Exception:
+            with self._lock:
+                for owner, seen in owners.items():
+                    self._owners.setdefault(owner, seen)
+            raise
+
+    def _write(self, batch: dict[str, _Tally]) -> None:
         if not batch:
             return
         usage = {k: v.usage() for k, v in batch.items()}

@@ -6,13 +6,14 @@ the secret was checked in-process or by a keyhive server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from keyhive.core.model import Code, Verification
+from keyhive.core.model import Code, RateLimitStatus, Verification
 from keyhive.core.scopes import allows
 
 
@@ -27,6 +28,8 @@ class Principal:
     name: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     expires_at: datetime | None = None
+    #: The rate limits this request was counted against (for the RateLimit headers).
+    limits: tuple[RateLimitStatus, ...] = field(default=(), compare=False)
 
     def allows(self, scopes: str | Iterable[str]) -> bool:
         """Whether the granted scopes cover every one of ``scopes`` (wildcards included)."""
@@ -40,12 +43,13 @@ class Principal:
         return cls(
             client_id=client.client_id,
             secret_id=secret.secret_id,
-            scopes=result.scopes,  # an access token's own when it narrows the secret's
+            scopes=result.scopes,  # its roles' too, or an access token's own
             owner=client.owner,
             name=client.name,
             # Read-only: one principal may serve many requests (see keyhive.core.answers).
             metadata=MappingProxyType(dict(client.metadata)),
             expires_at=secret.expires_at,
+            limits=result.limits,
         )
 
     @classmethod
@@ -63,6 +67,7 @@ class Principal:
             name=data.get("name"),
             metadata=dict(data.get("metadata") or {}),
             expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else None,
+            limits=limits_from_answer(data.get("limits")),
         )
 
 
@@ -74,6 +79,7 @@ class Verdict:
     code: Code
     principal: Principal | None = None
     retry_after: float | None = None
+    limits: tuple[RateLimitStatus, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -93,4 +99,32 @@ class Verdict:
 
     @classmethod
     def from_verification(cls, result: Verification) -> Verdict:
-        return cls(result.code, Principal.from_verification(result), result.retry_after)
+        return cls(
+            result.code, Principal.from_verification(result), result.retry_after, result.limits
+        )
+
+
+def limits_from_answer(data: object) -> tuple[RateLimitStatus, ...]:
+    """The ``limits`` of a ``POST /v1/verify`` answer (unreadable entries are skipped)."""
+    if not isinstance(data, list):
+        return ()
+    now = time.time()
+    found = []
+    for item in data:
+        try:
+            reset = float(item["reset"])
+            found.append(
+                RateLimitStatus(
+                    True,
+                    int(item["limit"]),
+                    int(item["remaining"]),
+                    reset,
+                    max(0.0, reset - now),
+                    str(item["name"]),
+                    int(item["window"]),
+                    str(item["holder"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tuple(found)

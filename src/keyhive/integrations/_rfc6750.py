@@ -2,9 +2,11 @@
 
 401 ``invalid_token`` when the credential is unknown, expired, revoked or its client is
 disabled; 401 with no error code when none was sent (§3.1); 403 ``insufficient_scope``
-naming the required scopes; 429 with ``Retry-After`` when rate- or usage-limited. A
-malformed header is 401 ``invalid_request``, as ``GET /v1/auth`` answers it, because a
-gateway's ``auth_request`` can relay only 401 and 403.
+naming the required scopes; 429 with ``Retry-After`` when rate- or usage-limited, and
+``RateLimit-Policy`` / ``RateLimit`` for a secret with rate limits (adapters add them to
+the answers that pass too, see :func:`passed_headers`). A malformed header is 401
+``invalid_request``, as ``GET /v1/auth`` answers it, because a gateway's
+``auth_request`` can relay only 401 and 403.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Final
 
 from keyhive.core import rfc6750
 from keyhive.core.credentials import BadCredential, Credential, from_headers
+from keyhive.core.model import RateLimitStatus
+from keyhive.core.ratelimit_fields import ratelimit_fields
 from keyhive.integrations._principal import Verdict
 
 DEFAULT_REALM: Final = rfc6750.REALM
@@ -88,9 +92,11 @@ def deny(
     }
     if answer.status == 403 and required:
         body["scope"] = " ".join(required)
+    headers = refused.headers
     if answer.waits:
         body["retry_after"] = refused.retry_after
-    return Denial(answer.status, body, refused.headers)
+        headers = {**headers, **ratelimit_fields(verdict.limits)}
+    return Denial(answer.status, body, headers)
 
 
 def unavailable(retry_after: float | None = None) -> Denial:
@@ -100,3 +106,8 @@ def unavailable(retry_after: float | None = None) -> Denial:
         {"error": "temporarily_unavailable", "error_description": "cannot verify credentials"},
         {"Retry-After": str(rfc6750.retry_seconds(retry_after) or 1)},
     )
+
+
+def passed_headers(limits: Sequence[RateLimitStatus]) -> dict[str, str]:
+    """Headers for an answer that passed: the RateLimit fields of the caller's limits."""
+    return ratelimit_fields(limits)

@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 
 from keyhive.integrations._gate import check, required_scopes, scope_check
 from keyhive.integrations._principal import Principal
-from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, missing
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, missing, passed_headers
 from keyhive.integrations._verifier import Verifier, as_verifier, client_ip
 from keyhive.service.hive import KeyHive
 
@@ -113,7 +113,11 @@ class KeyhiveMiddleware:
         if isinstance(result, Denial):
             return response(result)
         request.keyhive = result  # type: ignore[attr-defined]
-        return self.get_response(request)
+        answer = self.get_response(request)
+        if result is not None:
+            for name, value in passed_headers(result.limits).items():
+                answer.setdefault(name, value)
+        return answer
 
 
 def keyhive_required(*scopes: str) -> Callable[[V], V]:

@@ -8,7 +8,9 @@
 
 ``Annotated[Principal, auth.require("articles:create")]`` says the same more briefly.
 Bearer, X-API-Key and HTTP Basic appear in the OpenAPI "Authorize" dialog. Failures are
-HTTPExceptions carrying RFC 6750 headers, with the JSON error under ``detail``.
+HTTPExceptions carrying RFC 6750 headers, with the JSON error under ``detail``. A secret
+with rate limits gets ``RateLimit-Policy`` and ``RateLimit`` on its 429s and on the
+answers of routes that return data.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Security
+from fastapi import HTTPException, Request, Response, Security
 from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
 from keyhive.integrations._gate import check_async, required_scopes
 from keyhive.integrations._principal import Principal
-from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, passed_headers
 from keyhive.integrations._verifier import Source, as_async_verifier, client_ip
 
 
@@ -76,6 +78,7 @@ class KeyhiveAuth(SecurityBase):
     async def __call__(
         self,
         request: Request,
+        response: Response,
         security_scopes: SecurityScopes,
         _api_key: Annotated[None, Security(API_KEY)],
         _basic: Annotated[None, Security(BASIC)],
@@ -93,6 +96,9 @@ class KeyhiveAuth(SecurityBase):
         if isinstance(result, Denial) or result is None:
             raise _http_error(result)
         request.state.keyhive = result
+        # Reaches the answer when the route returns data (FastAPI merges these headers);
+        # a route that returns its own Response sets them from principal.limits itself.
+        response.headers.update(passed_headers(result.limits))
         return result
 
     def require(self, *scopes: str) -> Any:

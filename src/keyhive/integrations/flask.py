@@ -17,11 +17,11 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, after_this_request, current_app, g, request
 
 from keyhive.integrations._gate import check, required_scopes
 from keyhive.integrations._principal import Principal
-from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, passed_headers
 from keyhive.integrations._verifier import Verifier, as_verifier, client_ip
 from keyhive.service.hive import KeyHive
 
@@ -68,6 +68,14 @@ class KeyhiveFlask:
                     assert result is not None
                     return _response(result)
                 g.keyhive = result
+                extra = passed_headers(result.limits)
+                if extra:
+
+                    @after_this_request
+                    def add_ratelimit(answer: Response) -> Response:
+                        answer.headers.update(extra)
+                        return answer
+
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return cast(F, guarded)

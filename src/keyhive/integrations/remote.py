@@ -17,7 +17,7 @@ import httpx
 from keyhive.core.credentials import Credential, PairCredential
 from keyhive.core.model import Code
 from keyhive.integrations._cache import VerdictCache
-from keyhive.integrations._principal import Principal, Verdict
+from keyhive.integrations._principal import Principal, Verdict, limits_from_answer
 from keyhive.integrations._verifier import VerifierUnavailable
 
 DEFAULT_TTL: Final = 5.0
@@ -101,7 +101,12 @@ def verdict_from_dict(data: Mapping[str, Any]) -> Verdict:
     """A verdict from the JSON of ``POST /v1/verify`` (or ``Verification.to_dict()``)."""
     code = Code(data["code"])
     retry = data.get("retry_after")
-    return Verdict(code, Principal.from_dict(data), float(retry) if retry is not None else None)
+    return Verdict(
+        code,
+        Principal.from_dict(data),
+        float(retry) if retry is not None else None,
+        limits_from_answer(data.get("limits")),
+    )
 
 
 class RemoteVerifier(_Remote[httpx.Client]):

@@ -26,11 +26,11 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keyhive.integrations._gate import check_async, required_scopes, scope_check
 from keyhive.integrations._principal import Principal
-from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, missing
+from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, missing, passed_headers
 from keyhive.integrations._verifier import Source, as_async_verifier, client_ip
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -154,12 +154,25 @@ class KeyhiveMiddleware:
         )
         if isinstance(result, Principal):
             _identify(scope, result)
-            await self.app(scope, receive, send)
+            extra = passed_headers(result.limits)
+            await self.app(scope, receive, _adding(send, extra) if extra else send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # policy violation
         else:
             assert result is not None
             await response(result)(scope, receive, send)
+
+
+def _adding(send: Send, headers: dict[str, str]) -> Send:
+    """``send`` with the RateLimit headers added to the start of the answer."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *raw]}
+        await send(message)
+
+    return sending
 
 
 def principal(request: HTTPConnection) -> Principal | None:

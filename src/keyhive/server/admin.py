@@ -114,6 +114,7 @@ def admin_router(hive: AsyncKeyHive, proxies: TrustedProxies) -> APIRouter:
                 credits=body.credits,
                 refill=body.refill,
                 allowed_ips=body.allowed_ips,
+                roles=body.roles,
                 actor=actor,
             )
         )

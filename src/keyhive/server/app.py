@@ -27,6 +27,7 @@ from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
 from keyhive.server.methods import MethodGuard
 from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.server.plans import plans_router
 from keyhive.server.usage import usage_router
 from keyhive.server.web import dashboard_app
 from keyhive.server.webhooks import webhooks_router
@@ -126,6 +127,7 @@ def create_app(
         usage_router(async_hive, proxies),  # before admin: {client_id:path}
         admin_router(async_hive, proxies),
         audit_head_router(async_hive, proxies),
+        plans_router(async_hive, proxies),
         leaks_router(service),
         webhooks_router(async_hive, proxies),
         health_router(service, metrics),

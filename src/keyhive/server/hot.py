@@ -13,7 +13,6 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import time
 from collections.abc import Sequence
 from typing import Final
@@ -28,6 +27,8 @@ from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential, PairCredential, TokenCredential
 from keyhive.core.errors import InvalidInput, StorageUnavailable
 from keyhive.core.model import Code, RateLimitStatus, Verification
+from keyhive.core.quotas import MAX_COST
+from keyhive.core.ratelimit_fields import ratelimit_fields
 from keyhive.core.scopes import VERIFY_SCOPE, normalize_scopes
 from keyhive.server.auth import read_credential, rejection
 from keyhive.server.metrics import Metrics
@@ -92,23 +93,19 @@ def _pass_headers(result: Verification) -> tuple[tuple[bytes, bytes], ...]:
         (b"x-keyhive-secret-id", (result.secret_id or "").encode()),
         (b"x-keyhive-scopes", " ".join(result.scopes).encode()),
     ]
-    if result.ratelimit is not None:
-        answer += ratelimit_headers(result.ratelimit)
+    if result.limits:
+        answer += ratelimit_headers(result.limits)
     return tuple(answer)
 
 
-def ratelimit_headers(status: RateLimitStatus) -> list[tuple[bytes, bytes]]:
-    """``RateLimit-*`` headers (draft-ietf-httpapi-ratelimit-headers) for a secret's window.
-
-    ``RateLimit-Reset`` counts seconds from the hit, rounded up, so a client that waits
-    that long finds a slot free. Raw ASGI pairs, because the hot path sends them with
-    every answer to a rate-limited secret.
-    """
-    wait = status.reset_in
+def ratelimit_headers(limits: Sequence[RateLimitStatus]) -> list[tuple[bytes, bytes]]:
+    """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-10
+    and later; see :mod:`keyhive.core.ratelimit_fields`), one member per named limit of
+    the secret and its owner. Raw ASGI pairs, because the hot path sends them with every
+    answer to a rate-limited secret."""
     return [
-        (b"ratelimit-limit", b"%d" % status.limit),
-        (b"ratelimit-remaining", b"%d" % status.remaining),
-        (b"ratelimit-reset", b"%d" % (math.ceil(wait) if wait > 0 else 0)),
+        (name.lower().encode(), value.encode("ascii"))
+        for name, value in ratelimit_fields(limits).items()
     ]
 
 
@@ -173,9 +170,9 @@ class HotPath:
             self.metrics.observe(path, scope["method"], status, time.perf_counter() - start)
 
     async def _verified(
-        self, credential: Credential, required: Sequence[str], ip: str | None
+        self, credential: Credential, required: Sequence[str], ip: str | None, cost: int = 1
     ) -> Verification:
-        result = await self.hive.verify_credential(credential, required, ip=ip)
+        result = await self.hive.verify_credential(credential, required, ip=ip, cost=cost)
         if self.tarpit and result.retry_after is not None and result.code is Code.NOT_FOUND:
             # A throttled id or address: answer late. A sleeping coroutine costs nothing,
             # while a brute-force client that waits for answers slows to a crawl and
@@ -193,21 +190,20 @@ class HotPath:
             )
         headers = _headers(scope)
         try:
-            required = _query_scopes(scope)
+            required, cost = _query(scope)
         except InvalidInput as exc:
-            raise HTTPProblem(400, str(exc), slug="invalid-scope") from None
+            slug = "invalid-cost" if exc.field == "cost" else "invalid-scope"
+            raise HTTPProblem(400, str(exc), slug=slug) from None
         try:
             credential = read_credential(headers)
         except HTTPProblem:
             self.metrics.verified("auth", None)
             raise
-        result = await self._verified(credential, required, self._client(scope, headers))
+        result = await self._verified(credential, required, self._client(scope, headers), cost)
         self.metrics.verified("auth", result.code)
         if not result.valid:
             refusal = rejection(result, required)
-            if result.ratelimit is not None:
-                pairs = ratelimit_headers(result.ratelimit)
-                refusal.headers.update((k.decode(), v.decode()) for k, v in pairs)
+            refusal.headers.update(ratelimit_fields(result.limits))
             raise refusal
         # Headers only: a gateway reads no body, and an empty one spares the server a
         # second socket write per request (measured: a third more answers per second).
@@ -237,7 +233,7 @@ class HotPath:
             credential: Credential = PairCredential(body.client_id, body.secret)
         else:
             credential = TokenCredential(body.token)
-        result = await self._verified(credential, body.scopes, body.ip)
+        result = await self._verified(credential, body.scopes, body.ip, body.cost)
         self.metrics.verified("verify", result.code)
         return await _send_json(send, self.payload(result))
 
@@ -274,17 +270,24 @@ def _headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def _query_scopes(scope: Scope) -> tuple[str, ...]:
-    """The scopes required by ``?scope=`` (validated); raises InvalidInput."""
+def _query(scope: Scope) -> tuple[tuple[str, ...], int]:
+    """The scopes required by ``?scope=`` (validated) and the ``?cost=`` to spend (1 if
+    absent); raises InvalidInput."""
     query = scope.get("query_string", b"")
-    return _scopes_of_query(query) if query else ()
+    return _parse_query(query) if query else ((), 1)
 
 
 @functools.lru_cache(maxsize=1024)
-def _scopes_of_query(query: bytes) -> tuple[str, ...]:
+def _parse_query(query: bytes) -> tuple[tuple[str, ...], int]:
     """Parsed once per distinct query: a gateway sends the same few on every request."""
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    return _scopes_from_query([v for k, v in pairs if k == "scope"])
+    costs = [v for k, v in pairs if k == "cost"]
+    if len(costs) > 1 or (costs and not (costs[0].isascii() and costs[0].isdigit())):
+        raise InvalidInput(f"cost must be one whole number from 0 to {MAX_COST}", field="cost")
+    cost = int(costs[0]) if costs else 1
+    if cost > MAX_COST:
+        raise InvalidInput(f"cost must be one whole number from 0 to {MAX_COST}", field="cost")
+    return _scopes_from_query([v for k, v in pairs if k == "scope"]), cost
 
 
 def parse_verify_body(raw: bytes) -> tuple[VerifyRequest | None, Response | None]:

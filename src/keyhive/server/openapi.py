@@ -37,13 +37,13 @@ _AUTH_HEADERS: Final = {
 }
 _RATELIMIT_HEADERS: Final = {
     name: {
-        "schema": {"type": "integer", "minimum": 0},
-        "description": f"{what} (only for a secret with a rate limit)",
+        "schema": {"type": "string"},
+        "description": f"{what}; one member per named limit of the secret and its owner "
+        "(only when it has rate limits)",
     }
     for name, what in (
-        ("RateLimit-Limit", "requests allowed in the secret's window"),
-        ("RateLimit-Remaining", "requests left in the window"),
-        ("RateLimit-Reset", "seconds until a slot frees up"),
+        ("RateLimit-Policy", 'the limits, e.g. "burst";q=20;w=1, "owner.day";q=50000;w=86400'),
+        ("RateLimit", 'what is left of each, e.g. "burst";r=19;t=1'),
     )
 }
 
@@ -79,6 +79,13 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
     request = VERIFY_REQUEST.json_schema(ref_template=_REF)
     components.update(request.pop("$defs", {}))
     verification = _schema(VerificationOut, "serialization", components)
+    cost_param = {
+        "name": "cost",
+        "in": "query",
+        "required": False,
+        "description": "What the request spends from rate limits and credits (default 1).",
+        "schema": components["TokenVerifyRequest"]["properties"]["cost"],
+    }
     scope_param = {
         "name": "scope",
         "in": "query",
@@ -134,6 +141,7 @@ def _hot_paths(components: dict[str, Any]) -> dict[str, Any]:
                 "security": _security(),
                 "parameters": [
                     scope_param,
+                    cost_param,
                     {"name": "X-Real-IP", "in": "header", "schema": {"type": "string"}},
                     {"name": "X-Forwarded-For", "in": "header", "schema": {"type": "string"}},
                 ],

@@ -42,6 +42,11 @@ RATE: Final = (
     r"|[1-9][0-9]?h|[1-9]d|[12][0-9]d|3[01]d)$"
 )
 
+#: The name of one of several rate limits (``burst``), as keyhive.core.quotas reads it.
+LIMIT_NAME: Final = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+#: A rate limit, optionally named: ``burst=20/second``.
+NAMED_RATE: Final = r"^([a-z0-9][a-z0-9_-]{0,31}=)?" + RATE[1:]
+
 _OCTET: Final = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4: Final = rf"{_OCTET}(\.{_OCTET}){{3}}"
 _H: Final = r"[0-9a-fA-F]{1,4}"

@@ -31,6 +31,8 @@ from typing_extensions import TypeAliasType
 
 from keyhive.core.ipallow import MAX_NETWORKS
 from keyhive.core.model import Code
+from keyhive.core.quotas import MAX_COST, MAX_LIMITS
+from keyhive.core.roles import MAX_ROLES
 from keyhive.core.scopes import MAX_SCOPES
 from keyhive.core.validation import (
     MAX_ID,
@@ -133,19 +135,44 @@ IPAddress = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
 Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON, pattern=TEXT_PATTERN)]
 Ident = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=TEXT_PATTERN)]
-Rate = Annotated[
+_RATE_DESCRIPTION = (
+    "N/second, N/minute, N/hour, N/day, or N per a window of seconds, minutes, hours or "
+    "days up to 31 days (20/30s, 500/1h); named: burst=20/second"
+)
+OneRate = Annotated[
     str,
     Field(
-        pattern=patterns.RATE,
-        description=(
-            "N/second, N/minute, N/hour, N/day, or N per a window of seconds, minutes, "
-            "hours or days up to 31 days (20/30s, 500/1h)"
-        ),
-        examples=["100/minute"],
+        pattern=patterns.NAMED_RATE,
+        description=_RATE_DESCRIPTION,
+        examples=["100/minute", "burst=20/second"],
     ),
 ]
+LimitName = Annotated[str, Field(pattern=patterns.LIMIT_NAME)]
+Rate = (
+    OneRate
+    | Annotated[list[OneRate], Field(max_length=MAX_LIMITS)]
+    | Annotated[
+        dict[LimitName, Annotated[str, Field(pattern=patterns.RATE)]],
+        Field(
+            max_length=MAX_LIMITS,
+            examples=[{"burst": "20/second", "day": "50000/day"}],
+            json_schema_extra=_CLOSED,
+        ),
+    ]
+)
+Cost = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=MAX_COST,
+        description="what this request spends from rate limits and credits (0: nothing)",
+    ),
+    BeforeValidator(_whole),
+]
+RoleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$", examples=["reader"])]
+RoleNames = Annotated[list[RoleName], Field(max_length=MAX_ROLES)]
 Credits = Annotated[StrictInt, Field(ge=0, le=10**15), BeforeValidator(_whole)]
-Refill = Literal["day", "month"]
+Refill = Literal["day", "month", "daily", "monthly"]
 Networks = Annotated[
     list[Annotated[str, Field(max_length=64, pattern=patterns.NETWORK)]],
     Field(
@@ -173,6 +200,7 @@ class TokenVerifyRequest(_Body):
     token: str
     scopes: Scopes = []
     ip: IPAddress | None = None
+    cost: Cost = 1
 
 
 class PairVerifyRequest(_Body):
@@ -182,6 +210,7 @@ class PairVerifyRequest(_Body):
     secret: str
     scopes: Scopes = []
     ip: IPAddress | None = None
+    cost: Cost = 1
 
 
 VerifyRequest = TokenVerifyRequest | PairVerifyRequest
@@ -189,9 +218,29 @@ VERIFY_REQUEST: Final[TypeAdapter[VerifyRequest]] = TypeAdapter(VerifyRequest)
 
 
 class RateLimitOut(BaseModel):
+    """One named rate limit after this verification."""
+
+    name: str = "default"
+    holder: Literal["secret", "owner"] = "secret"
     limit: int
+    window: int = Field(0, description="seconds")
     remaining: int
     reset: int = Field(description="epoch seconds when a slot frees up")
+
+
+class CreditOut(BaseModel):
+    holder: Literal["secret", "owner"]
+    allowance: int
+    remaining: int
+    refills_at: int | None = Field(None, description="epoch seconds (null: never)")
+
+
+class LimitedByOut(BaseModel):
+    """Which limit refused the verification."""
+
+    holder: Literal["secret", "owner"]
+    name: str = Field(description="the rate limit's name, or 'credits'")
+    kind: Literal["rate", "credits"]
 
 
 class VerificationOut(BaseModel):
@@ -211,8 +260,14 @@ class VerificationOut(BaseModel):
     name: str | None
     metadata: Metadata
     expires_at: datetime | None
-    ratelimit: RateLimitOut | None = None
+    roles: list[str] = Field([], description="the secret's roles (scopes holds theirs too)")
+    ratelimit: RateLimitOut | None = Field(
+        None, description="the tightest limit (the refusing one): see limits for all"
+    )
+    limits: list[RateLimitOut] = []
     remaining: int | None = Field(None, description="credits left (null: unlimited)")
+    credits: list[CreditOut] = []
+    limited_by: LimitedByOut | None = None
     retry_after: float | None = Field(None, description="seconds to wait when limited")
 
 
@@ -253,16 +308,17 @@ class ClientPage(BaseModel):
 # -- secrets -------------------------------------------------------------------------------
 
 
+_REFILL_NEEDS_CREDITS: Final[dict[str, Any]] = {  # credits are refilled only if given
+    "if": {"properties": {"refill": {"type": "string"}}, "required": ["refill"]},
+    "then": {"properties": {"credits": {"type": "integer"}}, "required": ["credits"]},
+}
 _FIELD_RULES: Final[dict[str, Any]] = {
     "allOf": [
         {  # an expiry is given one way
             "if": {"properties": {"expires_in": {"type": "string"}}, "required": ["expires_in"]},
             "then": {"properties": {"expires_at": {"type": "null"}}},
         },
-        {  # credits are refilled only if given
-            "if": {"properties": {"refill": {"type": "string"}}, "required": ["refill"]},
-            "then": {"properties": {"credits": {"type": "integer"}}, "required": ["credits"]},
-        },
+        _REFILL_NEEDS_CREDITS,
     ]
 }
 
@@ -283,6 +339,7 @@ class _SecretFields(_Body):
     credits: Credits | None = None
     refill: Refill | None = None
     allowed_ips: Networks = []
+    roles: RoleNames = []
 
     @model_validator(mode="after")
     def _rules(self) -> _SecretFields:
@@ -309,6 +366,13 @@ class RotateBody(_Body):
     grace: Grace = Field("0s", description="how long the old secret stays valid")
 
 
+class NamedRateOut(BaseModel):
+    name: str
+    rate: str = Field(examples=["20/second"])
+    limit: int
+    window: int = Field(description="seconds")
+
+
 class SecretOut(BaseModel):
     secret_id: str
     client_id: str
@@ -323,10 +387,15 @@ class SecretOut(BaseModel):
     usage_count: int
     rotated_from: str | None
     replaced_by: str | None
-    rate_limit: str | None = None
+    rate_limit: str | None = Field(None, description="the first rate limit (see rate_limits)")
+    rate_limits: list[NamedRateOut] = []
     credits: int | None = None
     refill: str | None = None
     allowed_ips: list[str] = []
+    roles: list[str] = []
+    legacy_id: str | None = Field(
+        None, description="for a key imported from another library: its drf:/keygate: handle"
+    )
 
 
 class IssuedOut(SecretOut):
@@ -358,3 +427,52 @@ class AuditPage(BaseModel):
 
     items: list[AuditEventOut]
     next: int | None
+
+
+# -- owners and roles ------------------------------------------------------------------------
+
+
+class OwnerPut(_Body):
+    """An owner's limits, all of them: fields left out are removed."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [_REFILL_NEEDS_CREDITS]})
+
+    rate: Rate | None = None
+    credits: Credits | None = None
+    refill: Refill | None = None
+
+
+class OwnerOut(BaseModel):
+    owner: str
+    rate_limits: list[NamedRateOut]
+    credits: int | None
+    refill: str | None
+    updated_at: datetime | None
+
+
+RoleDescription = Annotated[str, Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
+
+
+class RoleCreate(_Body):
+    name: RoleName
+    scopes: Scopes
+    description: RoleDescription | None = None
+
+
+class RolePatch(_Body):
+    """Only the fields present change."""
+
+    scopes: Scopes | None = None
+    description: RoleDescription | None = None
+
+
+class RoleOut(BaseModel):
+    name: str
+    scopes: list[str]
+    description: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]

@@ -16,7 +16,7 @@ from keyhive.core import validation as check
 from keyhive.core.clock import Clock
 from keyhive.core.digests import Digester
 from keyhive.core.hashing import Hashing
-from keyhive.core.model import AuditEvent, Client, Secret
+from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret
 from keyhive.core.serverkeys import ServerKeys
 from keyhive.core.settings import Settings
 from keyhive.counters.factory import Parts
@@ -55,13 +55,17 @@ class HiveBase:
         self,
         actor: str | None,
         action: str,
-        target: Client | Secret,
-        before: Client | Secret | None,
-        after: Client | Secret | None,
+        target: Client | Secret | Owner | Role,
+        before: Client | Secret | Owner | Role | None,
+        after: Client | Secret | Owner | Role | None,
     ) -> AuditEvent:
         """The audit event of one change (its before and after, never a secret)."""
         if isinstance(target, Client):
             kind, ident = "client", target.client_id
+        elif isinstance(target, Owner):
+            kind, ident = "owner", target.owner
+        elif isinstance(target, Role):
+            kind, ident = "role", target.name
         else:
             kind, ident = "secret", target.secret_id
         return AuditEvent(
@@ -127,6 +131,12 @@ class HiveBase:
         if cache is not None:
             if target_type == "client":
                 cache.evict_client(target_id)
+            elif target_type == "owner":
+                cache.evict_owner(target_id)
+            elif target_type == "role":
+                cache.clear()  # any secret may hold it; role changes are rare
+            elif target_type == "legacy":
+                cache.forget_legacy(target_id)
             else:
                 cache.evict_secret(target_id)
         if self._invalidator is not None:

@@ -1,10 +1,11 @@
-"""The KeyHive facade: clients, secrets, imports, verification and the audit log.
+"""The KeyHive facade: clients, secrets, imports, owners, roles, verification and the
+audit log.
 
-Each concept lives in its own module (clients.py, secrets.py, imports.py, leaks.py,
-usage.py, browse.py, verifying.py, audit.py, bootstrap.py); this class puts them
-together over one set of parts. The parts come from
-:func:`keyhive.counters.factory.build` (the one place that picks concrete backends),
-and :meth:`KeyHive.from_parts` takes them ready-made.
+Each concept lives in its own module (clients.py, secrets.py, imports.py,
+legacy_imports.py, owners.py, roles.py, leaks.py, usage.py, browse.py, verifying.py,
+audit.py, bootstrap.py, webhooks.py, recovery.py); this class puts them together over
+one set of parts. The parts come from :func:`keyhive.counters.factory.build` (the one
+place that picks concrete backends), and :meth:`KeyHive.from_parts` takes them ready-made.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from keyhive.service.bootstrap import Bootstrap
 from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
+from keyhive.service.legacy_imports import LegacyImports
+from keyhive.service.owners import OwnerLimits
 from keyhive.service.pipeline import AccessTokens, Pipeline
 from keyhive.service.recovery import Recovery
+from keyhive.service.roles import Roles
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 from keyhive.service.webhooks import Webhooks
@@ -39,9 +43,12 @@ ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
 class KeyHive(
+    LegacyImports,
     SeedImports,
     Bootstrap,
     LeakResponse,
+    OwnerLimits,
+    Roles,
     UsageAnalytics,
     Browsing,
     Recovery,
@@ -90,8 +97,7 @@ class KeyHive(
             clock=parts.clock,
             cache=parts.cache,
             throttle=parts.throttle,
-            rate=parts.rate,
-            credits=parts.credits,
+            meter=parts.meter,
             usage=parts.usage,
             signals=self._signals,
             credits_low=parts.settings.webhook_credits_low,
@@ -119,7 +125,7 @@ class KeyHive(
             return None
 
     def _heard(self, target_type: str, target_id: str) -> None:
-        """Another process changed a client or secret: forget what we knew of it."""
+        """Another process changed a client, secret, owner or role: forget what we knew."""
         self._run_change_hooks(target_type, target_id)
         cache = self._cache
         if cache is None:
@@ -130,6 +136,12 @@ class KeyHive(
             cache.evict_secret(target_id)
         elif target_type == "pairs":
             cache.forget_pairs(target_id)
+        elif target_type == "legacy":
+            cache.forget_legacy(target_id)
+        elif target_type == "owner":
+            cache.evict_owner(target_id)
+        elif target_type == "role":
+            cache.clear()  # any secret may hold it; role changes are rare
 
     def _lost(self) -> None:
         """Change messages may have been missed (a reconnect): forget everything."""

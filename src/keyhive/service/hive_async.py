@@ -129,31 +129,48 @@ class AsyncKeyHive:
 
     # -- verification --------------------------------------------------------------------------
     async def verify_credential(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification:
         """The pipeline's first stage here, the rest (if any) in a worker."""
         pipeline = self.hive.pipeline
-        result = pipeline.start(credential, scopes, ip=ip)
+        result = pipeline.start(credential, scopes, ip=ip, cost=cost)
         if isinstance(result, Verification):
             return result
         pool = self._narrow if result.suspect else self._pool
         return await asyncio.get_running_loop().run_in_executor(pool, pipeline.finish, result)
 
     async def verify(
-        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
+        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None, cost: int = 1
     ) -> Verification:
-        return await self.verify_credential(TokenCredential(token), scopes, ip=ip)
+        return await self.verify_credential(TokenCredential(token), scopes, ip=ip, cost=cost)
 
     async def verify_pair(
-        self, client_id: str, secret: str, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        client_id: str,
+        secret: str,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification:
-        return await self.verify_credential(PairCredential(client_id, secret), scopes, ip=ip)
+        credential = PairCredential(client_id, secret)
+        return await self.verify_credential(credential, scopes, ip=ip, cost=cost)
 
     def verify_cached(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification | None:
         """The answer when it needs no I/O (no await needed), else None."""
-        return self.hive.verify_cached(credential, scopes, ip=ip)
+        return self.hive.verify_cached(credential, scopes, ip=ip, cost=cost)
 
     # -- hooks for services over the facade: no I/O, no hop ------------------------------------
     def on_change(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
@@ -177,6 +194,15 @@ class AsyncKeyHive:
     update = _Threaded(KeyHive.update)
     import_secret = _Threaded(KeyHive.import_secret)
     import_secrets = _Threaded(KeyHive.import_secrets)
+    import_legacy_keys = _Threaded(KeyHive.import_legacy_keys)
+    get_owner_limits = _Threaded(KeyHive.get_owner_limits)
+    set_owner_limits = _Threaded(KeyHive.set_owner_limits)
+    create_role = _Threaded(KeyHive.create_role)
+    get_role = _Threaded(KeyHive.get_role)
+    list_roles = _Threaded(KeyHive.list_roles)
+    scopes_in_force = _Threaded(KeyHive.scopes_in_force)
+    update_role = _Threaded(KeyHive.update_role)
+    delete_role = _Threaded(KeyHive.delete_role)
     bootstrap_admin = _Threaded(KeyHive.bootstrap_admin)
     recover_admin = _Threaded(KeyHive.recover_admin)
     audit = _Threaded(KeyHive.audit)

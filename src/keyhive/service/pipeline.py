@@ -8,10 +8,15 @@ store once and running a slow hash only for a secret no digest covers yet. The s
 facade runs both stages inline; the async facade, the hot routes and the integrations
 run ``finish`` in a worker pool.
 
-A token and a client_id + secret pair are two lookups (``s:<secret id>``, ``c:<client
-id>``) feeding the same match and the same judgement. The judgement (:meth:`_decide`)
-holds the rules in order; a code other than NOT_FOUND is given only after the secret
-itself matched.
+A token, a client_id + secret pair and a key imported from another library are three
+lookups (``s:<secret id>``, ``c:<client id>``, ``l:<legacy id>``, see
+:mod:`keyhive.core.legacy_keys`) feeding the same match and the same judgement. A read
+brings the client's owner's limits and the scopes of the secret's roles along, so the
+judgement needs nothing more. The judgement (:meth:`_decide`) holds the rules in order;
+a code other than NOT_FOUND is given only after the secret itself matched. Last, the
+counters: the secret's named rate limits, its owner's, the secret's credits and the
+owner's, spent together all or nothing (:meth:`_count`, through the meter), ``cost``
+units each.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import enum
 import functools
 import hmac
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Protocol, cast
@@ -33,22 +38,32 @@ from keyhive.core.digests import Digester
 from keyhive.core.errors import InvalidInput
 from keyhive.core.hashing import Hashing
 from keyhive.core.ipallow import ip_allowed
-from keyhive.core.model import Client, Code, Secret, StoredSecret, Verification
+from keyhive.core.legacy_keys import legacy_id_of
+from keyhive.core.model import (
+    Client,
+    Code,
+    Secret,
+    StoredSecret,
+    Verification,
+)
 from keyhive.core.oauth import looks_like_jwt
-from keyhive.core.quotas import credit_period, period_end
+from keyhive.core.quotas import MAX_COST, credit_period
 from keyhive.core.scopes import MAX_SCOPES, allows, normalize_scopes
 from keyhive.core.tokens import MAX_TOKEN_LENGTH, looks_like_token, parse_token
 from keyhive.core.webhooks import Signal, iso
 from keyhive.counters.protocols import (
     NOTHING,
+    CacheEntry,
     CredentialCache,
-    CreditCounter,
     Known,
-    RateLimiter,
+    Meter,
+    MeterUnavailable,
     SignalSink,
     Throttle,
     UsageSink,
+    make_entry,
 )
+from keyhive.service.metering import Plan
 from keyhive.storage import Store
 
 #: The longest secret a pair may present (article secrets are 44 characters).
@@ -97,13 +112,14 @@ class Presented:
     text: str = field(repr=False)  # what the digest covers: the token, or client_id NUL secret
     secret: str = field(repr=False)  # what the slow hash checks: the token, or the pair's secret
     key: bytes = field(repr=False)  # the digest of ``text`` under the newest server key
-    lookup: str  # "s:<secret id>" or "c:<client id>"
-    prefix: str | None  # the token's prefix; None for a pair's article secret
+    lookup: str  # "s:<secret id>", "c:<client id>" or "l:<legacy id>"
+    prefix: str | None  # the token's prefix; None for a pair's article secret or a legacy key
     expected_client: str | None  # for a pair: the client_id it names
     required: tuple[str, ...]
     ip: str | None
     throttle_keys: tuple[str, ...]
     epoch: int  # the cache's epoch before anything was read
+    cost: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +133,8 @@ class Pending:
     stage: Stage
     presented: Presented | None = None
     known: Known | None = None
-    secret: Secret | None = None
-    client: Client | None = None
+    entry: CacheEntry | None = None  # for COUNT: the matched and judged secret
+    cost: int = 1
     suspect: bool = False
 
 
@@ -135,8 +151,7 @@ class Pipeline:
         clock: Clock,
         cache: CredentialCache | None,
         throttle: Throttle | None,
-        rate: RateLimiter,
-        credits: CreditCounter,
+        meter: Meter,
         usage: UsageSink,
         signals: SignalSink | None = None,
         credits_low: float = 0.1,
@@ -150,10 +165,8 @@ class Pipeline:
         self.clock = clock
         self.cache = cache
         self._throttle = throttle
-        self._rate = rate
-        self._credits = credits
+        self._meter = meter
         self._usage = usage
-        #: Where ``credits.low`` and ``ratelimit.exceeded`` are reported (no I/O there).
         self._signals = signals
         self._credits_low = credits_low
         self._dummy = digester("keyhive dummy credential")
@@ -165,20 +178,31 @@ class Pipeline:
 
     # -- first stage: no I/O ---------------------------------------------------------------
     def start(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification | Pending:
-        """The answer if it needs no I/O, else the pending check for :meth:`finish`."""
+        """The answer if it needs no I/O, else the pending check for :meth:`finish`.
+
+        ``cost`` (0 to MAX_COST) is what the verification spends from the secret's and
+        its owner's rate limits and credits; anything else answers NOT_FOUND, like
+        scopes that are not scopes. It is checked where it is spent (a secret without
+        limits spends nothing), so the unmetered path pays nothing for it.
+        """
         if type(credential) is TokenCredential:
-            return self.start_token(credential.token, scopes, ip)
-        required = _required(scopes)
+            return self.start_token(credential.token, scopes, ip, cost)
+        required = _required(scopes) if scopes else ()
         if required is None:
             return _NOT_FOUND
         if type(credential) is PairCredential:
-            return self._start_pair(credential.client_id, credential.secret, required, ip)
+            return self._start_pair(credential.client_id, credential.secret, required, ip, cost)
         return _NOT_FOUND
 
     def start_token(
-        self, token: object, scopes: Sequence[str] = (), ip: str | None = None
+        self, token: object, scopes: Sequence[str] = (), ip: str | None = None, cost: int = 1
     ) -> Verification | Pending:
         """:meth:`start` for a token. A repeat caller is answered in the first lines: this
         is the path of nearly every request an API serves."""
@@ -191,16 +215,16 @@ class Pipeline:
                 required = _required(scopes) if scopes else ()
                 if required is None:
                     return _NOT_FOUND
-                return self._decide(entry.secret, entry.client, required, ip, entry.valid)
-        required = _required(scopes)
+                return self._decide(entry, required, ip, cost)
+        required = _required(scopes) if scopes else ()
         if required is None:
             return _NOT_FOUND
         if self.access_tokens is not None and looks_like_jwt(token):
             return self._start_access_token(token, required)  # type: ignore[arg-type]
-        return self._start_token(token, None, required, ip, key)
+        return self._start_token(token, None, required, ip, cost, key)
 
     def verify_token(
-        self, token: object, scopes: Sequence[str] = (), ip: str | None = None
+        self, token: object, scopes: Sequence[str] = (), ip: str | None = None, cost: int = 1
     ) -> Verification:
         """Both stages inline for a token (the sync facade's ``verify``), a repeat caller
         answered in the first lines, like :meth:`start_token` does."""
@@ -211,52 +235,10 @@ class Pipeline:
                 required = _required(scopes) if scopes else ()
                 if required is None:
                     return _NOT_FOUND
-                answer = self._decide(
-                    entry.secret, entry.client, required, ip, entry.valid, blocking=True
-                )
+                answer = self._decide(entry, required, ip, cost, blocking=True)
                 return cast(Verification, answer)  # blocking: never pending
-        result = self.start_token(token, scopes, ip)
+        result = self.start_token(token, scopes, ip, cost)
         return result if isinstance(result, Verification) else self.finish(result)
-
-    def _start_token(
-        self,
-        token: object,
-        expected_client: str | None,
-        required: tuple[str, ...],
-        ip: str | None,
-        key: bytes | None = None,
-    ) -> Verification | Pending:
-        if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
-            return _NOT_FOUND
-        cache = self.cache
-        epoch = cache.epoch if cache is not None else 0
-        if key is not None:
-            cache = None  # the caller looked its answer up already
-        else:
-            key = self.digester(token)
-        if cache is not None:
-            entry = cache.get(key)
-            if entry is not None:
-                if expected_client is not None and entry.client.client_id != expected_client:
-                    return _NOT_FOUND  # a token presented with another client's id
-                return self._decide(entry.secret, entry.client, required, ip, entry.valid)
-        try:
-            parsed = parse_token(token)
-        except InvalidInput:
-            return _NOT_FOUND
-        presented = Presented(
-            text=token,
-            secret=token,
-            key=key,
-            lookup=f"s:{parsed.secret_id}",
-            prefix=parsed.prefix,
-            expected_client=expected_client,
-            required=required,
-            ip=ip,
-            throttle_keys=_throttle_keys(f"id:{parsed.secret_id}", ip),
-            epoch=epoch,
-        )
-        return self._known_or_pending(presented)
 
     def _start_access_token(self, token: str, required: tuple[str, ...]) -> Verification | Pending:
         """An OAuth access token: its signature, claims and secret decide (no digest)."""
@@ -296,8 +278,84 @@ class Pipeline:
         self._usage.add(secret.secret_id, self.clock.now(), found.code)
         return Verification(found.code, client, secret, granted=found.scopes)
 
+    def _start_token(
+        self,
+        token: object,
+        expected_client: str | None,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
+        key: bytes | None = None,
+    ) -> Verification | Pending:
+        if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
+            return _NOT_FOUND
+        cache = self.cache
+        epoch = cache.epoch if cache is not None else 0
+        if key is not None:
+            cache = None  # the caller looked its answer up already
+        else:
+            key = self._digest(token)
+        if cache is not None:
+            entry = cache.get(key)
+            if entry is not None:
+                if expected_client is not None and entry.client.client_id != expected_client:
+                    return _NOT_FOUND  # a token presented with another client's id
+                return self._decide(entry, required, ip, cost)
+        try:
+            parsed = parse_token(token)
+        except InvalidInput:
+            return self._start_legacy(token, key, expected_client, required, ip, cost, epoch)
+        presented = Presented(
+            text=token,
+            secret=token,
+            key=key,
+            lookup=f"s:{parsed.secret_id}",
+            prefix=parsed.prefix,
+            expected_client=expected_client,
+            required=required,
+            ip=ip,
+            throttle_keys=_throttle_keys(f"id:{parsed.secret_id}", ip),
+            epoch=epoch,
+            cost=cost,
+        )
+        return self._known_or_pending(presented)
+
+    def _start_legacy(
+        self,
+        token: str,
+        key: bytes,
+        expected_client: str | None,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
+        epoch: int,
+    ) -> Verification | Pending:
+        """A key in another library's shape (imported keys): looked up by its prefix."""
+        legacy = legacy_id_of(token) if expected_client is None else None
+        if legacy is None:
+            return _NOT_FOUND
+        presented = Presented(
+            text=token,
+            secret=token,
+            key=key,
+            lookup=f"l:{legacy}",
+            prefix=None,
+            expected_client=None,
+            required=required,
+            ip=ip,
+            throttle_keys=_throttle_keys(f"id:{legacy}", ip),
+            epoch=epoch,
+            cost=cost,
+        )
+        return self._known_or_pending(presented)
+
     def _start_pair(
-        self, client_id: object, secret: object, required: tuple[str, ...], ip: str | None
+        self,
+        client_id: object,
+        secret: object,
+        required: tuple[str, ...],
+        ip: str | None,
+        cost: int,
     ) -> Verification | Pending:
         if not (type(client_id) is str and type(secret) is str):
             return _NOT_FOUND
@@ -306,15 +364,15 @@ class Pipeline:
         if not (_encodable(client_id) and _encodable(secret)):
             return _NOT_FOUND
         if looks_like_token(secret):
-            return self._start_token(secret, client_id, required, ip)
+            return self._start_token(secret, client_id, required, ip, cost)
         cache = self.cache
         epoch = cache.epoch if cache is not None else 0
         text = f"{client_id}\0{secret}"
-        key = self.digester(text)
+        key = self._digest(text)
         if cache is not None:
             entry = cache.get(key)
             if entry is not None:  # the digest covers the client_id: no other client's
-                return self._decide(entry.secret, entry.client, required, ip, entry.valid)
+                return self._decide(entry, required, ip, cost)
         presented = Presented(
             text=text,
             secret=secret,
@@ -326,6 +384,7 @@ class Pipeline:
             ip=ip,
             throttle_keys=_throttle_keys(f"client:{client_id}", ip),
             epoch=epoch,
+            cost=cost,
         )
         return self._known_or_pending(presented)
 
@@ -339,9 +398,8 @@ class Pipeline:
     def finish(self, pending: Pending) -> Verification:
         """Complete a pending check (blocking: may read the store and run a slow hash)."""
         if pending.stage is Stage.COUNT:
-            assert pending.secret is not None
-            assert pending.client is not None
-            return self._count(pending.secret, pending.client, self.clock.now())
+            assert pending.entry is not None
+            return self._count(pending.entry, pending.cost, self.clock.now())
         presented, known = pending.presented, pending.known
         assert presented is not None
         if pending.stage is Stage.ACCESS_TOKEN:
@@ -361,25 +419,42 @@ class Pipeline:
         return result
 
     def verify(
-        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+        self,
+        credential: Credential,
+        scopes: Sequence[str] = (),
+        *,
+        ip: str | None = None,
+        cost: int = 1,
     ) -> Verification:
         """Both stages inline (the sync facade)."""
-        result = self.start(credential, scopes, ip=ip)
+        result = self.start(credential, scopes, ip=ip, cost=cost)
         return result if isinstance(result, Verification) else self.finish(result)
 
     def _read(self, presented: Presented) -> Known:
-        """What the store holds for the lookup: one read, remembered by the cache."""
+        """What the store holds for the lookup, with the client's owner's limits and the
+        scopes of the candidates' roles: a few reads, remembered by the cache."""
         kind, ident = presented.lookup[0], presented.lookup[2:]
-        if kind == "s":
-            stored = self.store.get_secret(ident)
+        if kind == "c":
+            client = self.store.get_client(ident)
+            if client is None:
+                return NOTHING
+            candidates = tuple(
+                s
+                for s in self.store.list_secrets(ident)
+                if s.secret.prefix is None and s.secret.legacy_id is None
+            )
+        else:
+            stored = self.store.get_secret(ident) if kind == "s" else self.store.get_legacy(ident)
             if stored is None:
                 return NOTHING
-            return Known(self.store.get_client(stored.secret.client_id), (stored,))
-        client = self.store.get_client(ident)
-        if client is None:
+            client = self.store.get_client(stored.secret.client_id)
+            candidates = (stored,)
+        if client is None:  # pragma: no cover - foreign keys prevent it
             return NOTHING
-        imported = tuple(s for s in self.store.list_secrets(ident) if s.secret.prefix is None)
-        return Known(client, imported)
+        owner = self.store.get_owner(client.owner) if client.owner is not None else None
+        names = sorted({role for c in candidates for role in c.secret.roles})
+        roles = {n: r.scopes for n, r in self.store.get_roles(names).items()} if names else {}
+        return Known(client, candidates, owner if owner and owner.metered else None, roles)
 
     # -- matching ----------------------------------------------------------------------------
     def _match(
@@ -423,17 +498,27 @@ class Pipeline:
             return _NOT_FOUND
         if self._needs_write(stored):
             if not blocking:
-                return Pending(Stage.SLOW, presented, Known(client, (stored,)))
+                only = Known(client, (stored,), known.owner, known.roles)
+                return Pending(Stage.SLOW, presented, only)
             self._upgrade(presented, stored, known)
         expected = presented.expected_client
         if expected is not None and client.client_id != expected:
             return _NOT_FOUND  # a token presented with another client's id
-        valid = None
+        secret = stored.secret
+        granted = _granted(secret, known.roles)
         if self.cache is not None:
-            entry = self.cache.put(presented.key, stored.secret, client, epoch=presented.epoch)
-            valid = entry.valid
+            entry = self.cache.put(
+                presented.key,
+                secret,
+                client,
+                epoch=presented.epoch,
+                granted=granted,
+                owner=known.owner,
+            )
+        else:
+            entry = make_entry(secret, client, granted, known.owner)
         return self._decide(
-            stored.secret, client, presented.required, presented.ip, valid, blocking=blocking
+            entry, presented.required, presented.ip, presented.cost, blocking=blocking
         )
 
     def _needs_write(self, stored: StoredSecret) -> bool:
@@ -461,7 +546,9 @@ class Pipeline:
         if updated is not stored and self.cache is not None:
             candidates = tuple(updated if c is stored else c for c in known.candidates)
             self.cache.put_record(
-                presented.lookup, Known(known.client, candidates), epoch=presented.epoch
+                presented.lookup,
+                Known(known.client, candidates, known.owner, known.roles),
+                epoch=presented.epoch,
             )
 
     # -- failures ----------------------------------------------------------------------------
@@ -493,127 +580,110 @@ class Pipeline:
     # -- judgement ---------------------------------------------------------------------------
     def _decide(
         self,
-        secret: Secret,
-        client: Client,
+        entry: CacheEntry,
         required: tuple[str, ...],
         ip: str | None,
-        valid: Verification | None,
+        cost: int,
         *,
         blocking: bool = False,
     ) -> Verification | Pending:
         """The rules for a matched secret, in order: revocation, expiry, client state, the
-        caller's address, scopes, then the counters (a refused request spends nothing).
+        caller's address, scopes (its own and its roles'), then the counters (a refused
+        request spends nothing).
 
         The refusals are written out here rather than in a helper: this runs for every
         request an API serves, and a call costs more than all of the checks. A new rule
         is one more ``if`` in its place.
         """
+        secret, client = entry.secret, entry.client
         now = self.clock.now()
         if secret.revoked_at is not None and secret.revoked_at <= now:
-            return self._refused(Code.REVOKED, secret, client, now)
+            return self._refused(Code.REVOKED, entry, now)
         if secret.expires_at is not None and secret.expires_at <= now:
-            return self._refused(Code.EXPIRED, secret, client, now)
+            return self._refused(Code.EXPIRED, entry, now)
         if not client.enabled:
-            return self._refused(Code.DISABLED, secret, client, now)
+            return self._refused(Code.DISABLED, entry, now)
         if secret.allowed_ips and not ip_allowed(secret.allowed_ips, ip):
-            return self._refused(Code.IP_NOT_ALLOWED, secret, client, now)
-        if required and not _permits(secret.scopes, required):
-            return self._refused(Code.INSUFFICIENT_SCOPE, secret, client, now)
-        if secret.rate_limit is None and secret.credits is None:
+            return self._refused(Code.IP_NOT_ALLOWED, entry, now)
+        if required and not _permits(entry.granted, required):
+            return self._refused(Code.INSUFFICIENT_SCOPE, entry, now)
+        if not entry.metered:
             self._usage.add(secret.secret_id, now)
-            return valid or Verification(Code.VALID, client, secret)
-        remote = (secret.rate_limit is not None and self._rate.blocking) or (
-            secret.credits is not None and self._credits.blocking
-        )
-        if remote and not blocking:
-            return Pending(Stage.COUNT, secret=secret, client=client)
-        return self._count(secret, client, now)
+            return entry.valid
+        if not (type(cost) is int and 0 <= cost <= MAX_COST):
+            return _NOT_FOUND
+        if self._meter.blocking and not blocking:
+            return Pending(Stage.COUNT, entry=entry, cost=cost)
+        return self._count(entry, cost, now)
 
-    def _refused(self, code: Code, secret: Secret, client: Client, now: datetime) -> Verification:
+    def _refused(self, code: Code, entry: CacheEntry, now: datetime) -> Verification:
         """A matched secret refused by a rule, counted in its usage."""
-        self._usage.add(secret.secret_id, now, code)
-        return Verification(code, client, secret)
+        self._usage.add(entry.secret.secret_id, now, code)
+        return Verification(code, entry.client, entry.secret, granted=entry.valid.granted)
 
-    def _count(self, secret: Secret, client: Client, now: datetime) -> Verification:
-        """Spend one rate-limit slot, then one credit; either may refuse."""
-        status = None
-        if secret.rate_limit is not None:
-            status = self._rate.hit(secret.secret_id, secret.rate_limit)
-            if not status.allowed:
-                self._usage.add(secret.secret_id, now, Code.RATE_LIMITED)
-                self._rate_limited(secret, client, now)
-                return Verification(
-                    Code.RATE_LIMITED,
-                    client,
-                    secret,
-                    retry_after=status.reset_in,
-                    ratelimit=status,
-                )
-        if secret.credits is None:
-            self._usage.add(secret.secret_id, now)
-            return Verification(Code.VALID, client, secret, ratelimit=status)
-        period = credit_period(secret.refill, now, secret.credits_set_at)
-        start = secret.credits_used if secret.credits_period == period else 0
+    def _count(self, entry: CacheEntry, cost: int, now: datetime) -> Verification:
+        """Spend ``cost`` from every limit of the secret and its owner, all or nothing."""
+        plan = Plan(entry, now)
         try:
-            spent, used = self._credits.spend(f"{secret.secret_id}:{period}", secret.credits, start)
-        except Exception:
-            # Credits are a budget: when their counter cannot be reached, refuse (fail
-            # closed). The counter logs the outage once; this path runs per request.
-            return Verification(
-                Code.USAGE_EXCEEDED, client, secret, retry_after=1.0, ratelimit=status
-            )
-        if not spent:
-            self._usage.add(secret.secret_id, now, Code.USAGE_EXCEEDED)
-            self._credits_running_low(secret, client, period, 0, now)
-            ends = period_end(secret.refill, now)
+            metered = self._meter.spend(plan.windows, plan.allowances, cost)
+        except MeterUnavailable:
+            # Credits are a budget: when their counters cannot be reached, refuse (fail
+            # closed). The meter logs the outage once; this path runs per request.
             return Verification(
                 Code.USAGE_EXCEEDED,
-                client,
-                secret,
-                retry_after=(ends - now).total_seconds() if ends is not None else None,
-                ratelimit=status,
-                remaining=0,
+                entry.client,
+                entry.secret,
+                retry_after=1.0,
+                granted=entry.valid.granted,
             )
-        self._usage.add(secret.secret_id, now, Code.VALID, period, used)
-        if secret.credits - used < secret.credits * self._credits_low:
-            self._credits_running_low(secret, client, period, secret.credits - used, now)
-        return Verification(
-            Code.VALID, client, secret, ratelimit=status, remaining=secret.credits - used
-        )
+        answer = plan.answer(metered, self._usage)
+        if self._signals is not None:
+            self._signal(entry, answer, now)
+        return answer
 
     # -- signals for webhooks: reported to a buffer, never written here -----------------------
-    def _rate_limited(self, secret: Secret, client: Client, now: datetime) -> None:
-        """``ratelimit.exceeded``, once per secret and window (windows counted from the epoch)."""
-        rate = secret.rate_limit
-        if self._signals is None or rate is None:
-            return
-        index = int(now.timestamp()) // rate.window
-        start = datetime.fromtimestamp(index * rate.window, UTC)
-        data = {
-            "secret_id": secret.secret_id,
-            "client_id": client.client_id,
-            "limit": rate.limit,
-            "window_seconds": rate.window,
-            "window_start": iso(start),
-        }
-        self._signals.report(
-            Signal("ratelimit.exceeded", secret.secret_id, f"{rate.window}s:{index}", now, data)
-        )
+    def _signal(self, entry: CacheEntry, answer: Verification, now: datetime) -> None:
+        """``ratelimit.exceeded`` (once per secret and window) and ``credits.low`` (once per
+        secret and credit period), from the secret's own limits."""
+        assert self._signals is not None
+        secret, client = entry.secret, entry.client
+        limited = answer.limited_by
+        if answer.code is Code.RATE_LIMITED and limited is not None and limited.holder == "secret":
+            rate = next((r for r in secret.rate_limits if r.name == limited.name), None)
+            if rate is not None:
+                index = int(now.timestamp()) // rate.window
+                start = datetime.fromtimestamp(index * rate.window, UTC)
+                data = {
+                    "secret_id": secret.secret_id,
+                    "client_id": client.client_id,
+                    "limit": rate.limit,
+                    "name": rate.name,
+                    "window_seconds": rate.window,
+                    "window_start": iso(start),
+                }
+                period = f"{rate.name}:{rate.window}s:{index}"
+                self._signals.report(
+                    Signal("ratelimit.exceeded", secret.secret_id, period, now, data)
+                )
+        own = next((c for c in answer.credits if c.holder == "secret"), None)
+        if own is not None and own.remaining < own.allowance * self._credits_low:
+            data = {
+                "secret_id": secret.secret_id,
+                "client_id": client.client_id,
+                "credits": own.allowance,
+                "remaining": own.remaining,
+                "refill": secret.refill,
+            }
+            period = credit_period(secret.refill, now, secret.credits_set_at)
+            self._signals.report(Signal("credits.low", secret.secret_id, period, now, data))
 
-    def _credits_running_low(
-        self, secret: Secret, client: Client, period: str, remaining: int, now: datetime
-    ) -> None:
-        """``credits.low``, once per secret and credit period."""
-        if self._signals is None or secret.credits is None:
-            return
-        data = {
-            "secret_id": secret.secret_id,
-            "client_id": client.client_id,
-            "credits": secret.credits,
-            "remaining": remaining,
-            "refill": secret.refill,
-        }
-        self._signals.report(Signal("credits.low", secret.secret_id, period, now, data))
+
+def _granted(secret: Secret, roles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The secret's own scopes and those of its roles (a role gone grants nothing)."""
+    if not secret.roles:
+        return secret.scopes
+    extra = [scope for role in secret.roles for scope in roles.get(role, ())]
+    return tuple(sorted(set(secret.scopes).union(extra)))
 
 
 def _throttle_keys(ident: str, ip: str | None) -> tuple[str, ...]:

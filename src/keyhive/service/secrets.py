@@ -16,15 +16,17 @@ from typing import Any
 
 from keyhive.core import validation as check
 from keyhive.core.durations import parse_duration
-from keyhive.core.errors import Conflict, IdTaken, InvalidInput, SecretNotFound
+from keyhive.core.errors import Conflict, IdTaken, InvalidInput, NotFound, SecretNotFound
 from keyhive.core.ipallow import normalize_networks
 from keyhive.core.model import Issued, Secret, StoredSecret
-from keyhive.core.quotas import RateLimit, validate_credits
+from keyhive.core.quotas import RateInput, parse_limits, validate_credits
+from keyhive.core.roles import role_names
 from keyhive.core.scopes import ADMIN_GRANTS, normalize_scopes
 from keyhive.core.tokens import is_secret_id, make_token, validate_prefix
 from keyhive.service._base import ATTEMPTS, UNSET
 from keyhive.service.admins import guard_admins
 from keyhive.service.clients import ClientLifecycle
+from keyhive.service.credit_changes import credit_changes
 from keyhive.storage import Transaction
 
 
@@ -40,18 +42,22 @@ class SecretLifecycle(ClientLifecycle):
         expires_in: timedelta | str | None = None,
         expires_at: datetime | None = None,
         prefix: str | None = None,
-        rate: str | None = None,
+        rate: RateInput = None,
         credits: int | None = None,
         refill: str | None = None,
         allowed_ips: Iterable[str] = (),
+        roles: Iterable[str] = (),
         actor: str | None = None,
     ) -> Issued:
         """Issue a secret token; it is returned this once and stored only as a hash.
 
-        ``rate`` (``100/minute``), ``credits`` (optionally refilled each ``day`` or
-        ``month``) and ``allowed_ips`` (CIDRs) limit how it may be used. Returns after
-        the write committed (on SQLite: synced to disk).
+        ``rate`` (``100/minute``; or named limits: ``["burst=20/second", "day=50000/day"]``
+        or ``{"burst": "20/second"}``), ``credits`` (optionally refilled each ``day`` or
+        ``month``) and ``allowed_ips`` (CIDRs) limit how it may be used; ``roles`` add
+        their scopes to ``scopes``. Returns after the write committed (on SQLite: synced
+        to disk).
         """
+        wanted_roles = self._existing_roles(roles)
         client = self.get_client(client_id)
         now = self.clock.now()
         checked_credits, checked_refill = validate_credits(credits, refill)
@@ -63,11 +69,12 @@ class SecretLifecycle(ClientLifecycle):
             prefix=validate_prefix(prefix) if prefix is not None else self.prefix,
             created_at=now,
             expires_at=_expiry(now, expires_in, expires_at),
-            rate_limit=RateLimit.parse(rate) if rate is not None else None,
+            rate_limits=parse_limits(rate),
             credits=checked_credits,
             refill=checked_refill,
             credits_set_at=now if checked_credits is not None else None,
             allowed_ips=normalize_networks(allowed_ips),
+            roles=wanted_roles,
         )
 
         def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
@@ -190,14 +197,18 @@ class SecretLifecycle(ClientLifecycle):
         name: str | None = UNSET,
         expires_in: timedelta | str | None = UNSET,
         expires_at: datetime | None = UNSET,
-        rate: str | None = UNSET,
+        rate: RateInput = UNSET,
         credits: int | None = UNSET,
         refill: str | None = UNSET,
         allowed_ips: Iterable[str] = UNSET,
+        roles: Iterable[str] = UNSET,
         actor: str | None = None,
         keep_admin: bool = False,
     ) -> Secret:
-        """Change a secret's scopes, name, expiry or limits; None removes a limit.
+        """Change a secret's scopes, roles, name, expiry or limits; None removes a limit.
+
+        ``rate`` replaces all its rate limits (one string, a list or a mapping, as for
+        :meth:`issue_secret`); ``roles`` replaces the roles it holds.
 
         Setting ``credits`` starts a fresh count with the new allowance. A revoked secret
         cannot be changed (Conflict). ``keep_admin`` refuses to take keyhive:admin from
@@ -209,7 +220,9 @@ class SecretLifecycle(ClientLifecycle):
         if name is not UNSET:
             wanted["name"] = check.text(name, "name", optional=True)
         if rate is not UNSET:
-            wanted["rate_limit"] = RateLimit.parse(rate) if rate is not None else None
+            wanted["rate_limits"] = parse_limits(rate)
+        if roles is not UNSET:
+            wanted["roles"] = self._existing_roles(roles)
         if allowed_ips is not UNSET:
             wanted["allowed_ips"] = normalize_networks(allowed_ips)
         if expires_in is not UNSET or expires_at is not UNSET:
@@ -224,7 +237,7 @@ class SecretLifecycle(ClientLifecycle):
             now = self.clock.now()
             changes = dict(wanted)
             if credits is not UNSET or refill is not UNSET:
-                changes.update(_credit_changes(before, credits, refill, now))
+                changes.update(credit_changes(before, credits, refill, now))
             if before.is_revoked(now) and changes:
                 raise Conflict("the secret is revoked: a revoked secret cannot be changed")
             if (
@@ -239,6 +252,16 @@ class SecretLifecycle(ClientLifecycle):
             self._audit(tx, self._event(actor, "secret.update", after, before, after))
         self._changed("secret", secret_id)
         return after
+
+    def _existing_roles(self, roles: Iterable[str] | None) -> tuple[str, ...]:
+        """Role names, each of an existing role (NotFound names one that is not)."""
+        names = role_names(roles)
+        if names:
+            known = self.store.get_roles(names)
+            missing = [name for name in names if name not in known]
+            if missing:
+                raise NotFound("role", missing[0])
+        return names
 
     def _locked(self, tx: Transaction, secret_id: str) -> Secret:
         stored = tx.lock_secret(secret_id) if is_secret_id(secret_id) else None
@@ -274,19 +297,6 @@ def _successor(old: Secret, new: Secret, now: datetime) -> Secret:
     )
 
 
-def _credit_changes(
-    before: Secret, credits: int | None, refill: str | None, now: datetime
-) -> dict[str, Any]:
-    """The credit fields after a change of ``credits`` and/or ``refill`` (UNSET: kept)."""
-    new_credits = before.credits if credits is UNSET else credits
-    new_refill = (None if new_credits is None else before.refill) if refill is UNSET else refill
-    checked, checked_refill = validate_credits(new_credits, new_refill)
-    changes: dict[str, Any] = {"credits": checked, "refill": checked_refill}
-    if credits is not UNSET:
-        changes["credits_set_at"] = _later(now, before.credits_set_at)
-    return changes
-
-
 def _expiry(
     now: datetime, expires_in: timedelta | str | None, expires_at: datetime | None
 ) -> datetime | None:
@@ -300,13 +310,6 @@ def _expiry(
     if expires_at is not None:
         return check.aware(expires_at, "expires_at")
     return None
-
-
-def _later(now: datetime, previous: datetime | None) -> datetime:
-    """``now``, but strictly after ``previous``: each new allowance gets its own counter."""
-    if previous is None or now > previous:
-        return now
-    return previous + timedelta(microseconds=1)
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

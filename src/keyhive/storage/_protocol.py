@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
-from keyhive.core.model import AuditEvent, Client, Code, Secret, StoredSecret
+from keyhive.core.model import AuditEvent, Client, Code, Owner, Role, Secret, StoredSecret
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
 from keyhive.storage.oauth import OAuthStore
@@ -44,13 +44,18 @@ SECRET_FIELDS: Final = frozenset(
         "revoked_at",
         "revoked_reason",
         "replaced_by",
-        "rate_limit",
+        "rate_limits",
         "credits",
         "refill",
         "credits_set_at",
         "allowed_ips",
+        "roles",
     }
 )
+#: Fields of an owner's limits that an admin change may write (``Transaction.save_owner``).
+OWNER_FIELDS: Final = frozenset({"rate_limits", "credits", "refill", "credits_set_at"})
+#: Fields of a role that an admin change may write (``Transaction.patch_role``).
+ROLE_FIELDS: Final = frozenset({"scopes", "description"})
 #: Fields of a client that an admin change may write (``Transaction.patch_client``).
 CLIENT_FIELDS: Final = frozenset({"name", "owner", "metadata", "enabled"})
 
@@ -119,6 +124,33 @@ class Transaction(Protocol):
     def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
         """Write an event and one pending delivery per endpoint. An event with a
         ``period`` is written once per (type, subject, period): False if it exists."""
+
+    # -- plans (owners' limits, roles) -------------------------------------------------------
+    def lock_owner(self, owner: str) -> Owner:
+        """The owner's limits, locked until the transaction ends; an owner without any
+        gets an empty record first, so two first changes queue behind each other."""
+        ...
+
+    def save_owner(self, owner: str, changes: Mapping[str, Any], at: datetime) -> None:
+        """Write only these fields (from OWNER_FIELDS) of an owner's limits; ``at``
+        becomes its ``updated_at``."""
+        ...
+
+    def lock_role(self, name: str) -> Role | None:
+        """The role, locked against other writers until the transaction ends."""
+        ...
+
+    def insert_role(self, role: Role) -> None:
+        """Add a role; raises IdTaken if its name exists."""
+        ...
+
+    def patch_role(self, name: str, changes: Mapping[str, Any], at: datetime) -> None:
+        """Write only these fields (from ROLE_FIELDS) of a role."""
+        ...
+
+    def delete_role(self, name: str, now: datetime) -> None:
+        """Remove a role. Conflict if a secret that is not revoked holds it; revoked
+        secrets (which never verify again) lose it with the role."""
         ...
 
 
@@ -254,4 +286,25 @@ class Store(Protocol):
     @property
     def webhooks(self) -> WebhookStore:
         """Webhook endpoints, their deliveries and the sender's claims."""
+
+    # -- plans (owners' limits, roles, imported keys) ------------------------------------------
+    def get_owner(self, owner: str) -> Owner | None:
+        """An owner's limits; None when none were ever set."""
+        ...
+
+    def get_roles(self, names: Sequence[str]) -> dict[str, Role]:
+        """The roles among these names that exist, by name."""
+        ...
+
+    def list_roles(self) -> list[Role]:
+        """Every role, by name."""
+        ...
+
+    def get_legacy(self, legacy_id: str) -> StoredSecret | None:
+        """The imported key with this handle (``drf:<prefix>``, ``keygate:<prefix>``)."""
+        ...
+
+    def record_owner_usage(self, usage: Mapping[str, tuple[str, int]]) -> None:
+        """Record what owners' credit counters had spent: owner -> (period, used), kept as
+        a maximum within a period (like a secret's)."""
         ...

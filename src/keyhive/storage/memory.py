@@ -11,13 +11,20 @@ from datetime import datetime
 from typing import Any
 
 from keyhive.core.audit_chain import SealedEvent, seal
-from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
-from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, NotFound, SecretNotFound
+from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret, StoredSecret
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
 from keyhive.storage import browse_memory, webhooks_memory
-from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
+from keyhive.storage._protocol import (
+    CLIENT_FIELDS,
+    OWNER_FIELDS,
+    ROLE_FIELDS,
+    SECRET_FIELDS,
+    Transaction,
+    Usage,
+)
 from keyhive.storage.oauth_memory import MemoryOAuthStore
 from keyhive.storage.usage_memory import UsageBuckets
 from keyhive.storage.webhooks import WebhookRecord
@@ -38,6 +45,8 @@ class _State:
         self.webhook_deliveries: dict[int, webhooks_memory.Row] = {}
         self.webhook_keys: set[tuple[str, str | None, str | None]] = set()
         self.webhook_next = 0
+        self.owners: dict[str, Owner] = {}
+        self.roles: dict[str, Role] = {}
 
 
 class _MemoryTransaction:
@@ -73,6 +82,8 @@ class _MemoryTransaction:
         fields = dict(changes)
         if "scopes" in fields:
             fields["scopes"] = tuple(sorted(fields["scopes"]))
+        if "roles" in fields:
+            fields["roles"] = self._known_roles(fields["roles"])
         self._s.secrets[secret_id] = dataclasses.replace(
             old, secret=dataclasses.replace(old.secret, **fields)
         )
@@ -99,7 +110,21 @@ class _MemoryTransaction:
             raise IdTaken("secret_id exists")
         if stored.secret.client_id not in self._s.clients:
             raise ClientNotFound(stored.secret.client_id)
-        self._s.secrets[stored.secret.secret_id] = stored
+        legacy = stored.secret.legacy_id
+        if legacy is not None and any(
+            s.secret.legacy_id == legacy for s in self._s.secrets.values()
+        ):
+            raise Conflict(f"a key with this prefix was imported already: {legacy}")
+        roles = self._known_roles(stored.secret.roles)
+        self._s.secrets[stored.secret.secret_id] = dataclasses.replace(
+            stored, secret=dataclasses.replace(stored.secret, roles=roles)
+        )
+
+    def _known_roles(self, roles: Sequence[str]) -> tuple[str, ...]:
+        for role in roles:
+            if role not in self._s.roles:
+                raise NotFound("role", role)
+        return tuple(sorted(set(roles)))
 
     def update_secret(self, secret: Secret) -> None:
         old = self._s.secrets.get(secret.secret_id)
@@ -137,6 +162,57 @@ class _MemoryTransaction:
 
     def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
         return webhooks_memory.enqueue(self._s, event, webhook_ids)
+
+    # -- plans (owners' limits, roles) -------------------------------------------------------
+    def lock_owner(self, owner: str) -> Owner:
+        return self._s.owners.setdefault(owner, Owner(owner))
+
+    def save_owner(self, owner: str, changes: Mapping[str, Any], at: datetime) -> None:
+        unknown = set(changes) - OWNER_FIELDS
+        if unknown:
+            raise ValueError(f"not owner fields: {sorted(unknown)}")
+        old = self._s.owners.get(owner) or Owner(owner)
+        fields = dict(changes)
+        if "rate_limits" in fields:
+            fields["rate_limits"] = tuple(fields["rate_limits"])
+        self._s.owners[owner] = dataclasses.replace(old, **fields, updated_at=at)
+
+    def lock_role(self, name: str) -> Role | None:
+        return self._s.roles.get(name)
+
+    def insert_role(self, role: Role) -> None:
+        if role.name in self._s.roles:
+            raise IdTaken(f"role exists: {role.name}")
+        self._s.roles[role.name] = role
+
+    def patch_role(self, name: str, changes: Mapping[str, Any], at: datetime) -> None:
+        unknown = set(changes) - ROLE_FIELDS
+        if unknown:
+            raise ValueError(f"not role fields: {sorted(unknown)}")
+        old = self._s.roles.get(name)
+        if old is None:
+            raise NotFound("role", name)
+        fields = dict(changes)
+        if "scopes" in fields:
+            fields["scopes"] = tuple(fields["scopes"])
+        self._s.roles[name] = dataclasses.replace(old, **fields, updated_at=at)
+
+    def delete_role(self, name: str, now: datetime) -> None:
+        if name not in self._s.roles:
+            raise NotFound("role", name)
+        holders = [s for s in self._s.secrets.values() if name in s.secret.roles]
+        active = [s for s in holders if not s.secret.is_revoked(now)]
+        if active:
+            raise Conflict(
+                f"role {name} is held by {len(active)} secret(s) that are not revoked; "
+                "take it from them first"
+            )
+        for stored in holders:
+            kept = tuple(r for r in stored.secret.roles if r != name)
+            self._s.secrets[stored.secret.secret_id] = dataclasses.replace(
+                stored, secret=dataclasses.replace(stored.secret, roles=kept)
+            )
+        del self._s.roles[name]
 
 
 class MemoryStore:
@@ -355,3 +431,35 @@ class MemoryStore:
     @property
     def webhooks(self) -> MemoryWebhookStore:
         return self._webhooks
+
+    # -- plans (owners' limits, roles, imported keys) ------------------------------------------
+    def get_owner(self, owner: str) -> Owner | None:
+        return self._state.owners.get(owner)
+
+    def get_roles(self, names: Sequence[str]) -> dict[str, Role]:
+        roles = self._state.roles
+        return {name: roles[name] for name in names if name in roles}
+
+    def list_roles(self) -> list[Role]:
+        with self._lock:
+            return sorted(self._state.roles.values(), key=lambda r: r.name)
+
+    def get_legacy(self, legacy_id: str) -> StoredSecret | None:
+        with self._lock:
+            return next(
+                (s for s in self._state.secrets.values() if s.secret.legacy_id == legacy_id),
+                None,
+            )
+
+    def record_owner_usage(self, usage: Mapping[str, tuple[str, int]]) -> None:
+        with self._lock:
+            for owner, (period, used) in usage.items():
+                old = self._state.owners.get(owner)
+                if old is None:
+                    continue
+                same = old.credits_period == period
+                self._state.owners[owner] = dataclasses.replace(
+                    old,
+                    credits_period=period,
+                    credits_used=max(old.credits_used, used) if same else used,
+                )

@@ -88,13 +88,17 @@ secrets = Table(
     Column("usage_count", BigInteger, nullable=False, default=0),
     Column("rotated_from", String(32), nullable=True),
     Column("replaced_by", String(32), nullable=True),
-    Column("rate_limit", String(40), nullable=True),
+    # Named rate limits: a JSON list of {name, limit, window} (keyhive.core.quotas).
+    Column("rate_limits", JSON, nullable=True),
     Column("credits", BigInteger, nullable=True),
     Column("refill", String(8), nullable=True),
     Column("credits_set_at", UTCDateTime, nullable=True),
     Column("credits_used", BigInteger, nullable=False, default=0),
     Column("credits_period", String(64), nullable=True),
     Column("allowed_ips", JSON, nullable=True),
+    # A key another library issued ("drf:<prefix>", "keygate:<prefix>"): its lookup.
+    Column("legacy_id", String(64), nullable=True),
+    Index("ix_secrets_legacy_id", "legacy_id", unique=True),
 )
 
 secret_scopes = Table(
@@ -226,3 +230,37 @@ webhook_deliveries = Table(
 
 #: The expiry scan of ``secret.expiring`` / ``secret.expired`` reads secrets by expiry.
 Index("ix_secrets_expires_at", secrets.c.expires_at)
+# -- plans (owners' limits, roles) --
+#: Limits shared by every secret of every client whose ``owner`` is this text.
+owners = Table(
+    "owners",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("rate_limits", JSON, nullable=True),
+    Column("credits", BigInteger, nullable=True),
+    Column("refill", String(8), nullable=True),
+    Column("credits_set_at", UTCDateTime, nullable=True),
+    Column("credits_used", BigInteger, nullable=False, default=0),
+    Column("credits_period", String(64), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+)
+
+#: Named sets of scopes; never keyhive's own scopes.
+roles = Table(
+    "roles",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("scopes", JSON, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Which secrets hold which roles. The foreign key keeps a role in use from vanishing.
+secret_roles = Table(
+    "secret_roles",
+    metadata,
+    Column("secret_id", String(32), ForeignKey("secrets.secret_id"), primary_key=True),
+    Column("role", String(64), ForeignKey("roles.name"), primary_key=True),
+    Index("ix_secret_roles_role", "role"),
+)

@@ -29,12 +29,19 @@ from keyhive.core.errors import (
     SecretNotFound,
     StorageUnavailable,
 )
-from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
-from keyhive.core.quotas import RateLimit
+from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret, StoredSecret
+from keyhive.core.quotas import limits_from_json, limits_to_json
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
-from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, usage_sql, webhooks_sql
+from keyhive.storage import (
+    audit_chain_sql,
+    browse_sql,
+    leaks_sql,
+    plans_sql,
+    usage_sql,
+    webhooks_sql,
+)
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_sql import SqlOAuthStore
@@ -116,16 +123,18 @@ def _secret_values(secret: Secret) -> dict[str, Any]:
         "prefix": secret.prefix,
         "created_at": secret.created_at,
         "rotated_from": secret.rotated_from,
+        "legacy_id": secret.legacy_id,
         **_column_values({f: getattr(secret, f) for f in SECRET_FIELDS if f != "scopes"}),
     }
 
 
 def _column_values(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Secret fields as column values (scopes live in their own table)."""
+    """Secret fields as column values (scopes and roles live in their own tables)."""
     values = dict(changes)
     values.pop("scopes", None)
-    if "rate_limit" in values:
-        values["rate_limit"] = str(values["rate_limit"]) if values["rate_limit"] else None
+    values.pop("roles", None)
+    if "rate_limits" in values:
+        values["rate_limits"] = limits_to_json(tuple(values["rate_limits"]))
     if "allowed_ips" in values:
         values["allowed_ips"] = list(values["allowed_ips"]) or None
     return values
@@ -145,6 +154,7 @@ def _read_secrets(conn: Connection, where: Any) -> list[StoredSecret]:
         )
     ):
         scopes[sid].append(scope)
+    roles = plans_sql.secret_roles(conn, ids)
     return [
         StoredSecret(
             Secret(
@@ -161,13 +171,15 @@ def _read_secrets(conn: Connection, where: Any) -> list[StoredSecret]:
                 usage_count=row.usage_count,
                 rotated_from=row.rotated_from,
                 replaced_by=row.replaced_by,
-                rate_limit=RateLimit.parse(row.rate_limit) if row.rate_limit else None,
+                rate_limits=limits_from_json(row.rate_limits),
                 credits=row.credits,
                 refill=row.refill,
                 credits_set_at=row.credits_set_at,
                 credits_used=row.credits_used or 0,
                 credits_period=row.credits_period,
                 allowed_ips=tuple(row.allowed_ips or ()),
+                roles=tuple(sorted(roles.get(row.secret_id, ()))),
+                legacy_id=row.legacy_id,
             ),
             row.hash,
             row.digest,
@@ -227,6 +239,8 @@ class _SqlTransaction:
             raise SecretNotFound(secret_id)
         if "scopes" in changes:
             self._write_scopes(secret_id, tuple(changes["scopes"]))
+        if "roles" in changes:
+            plans_sql.write_secret_roles(self._c, secret_id, changes["roles"])
 
     def lock_admins(self) -> list[tuple[Secret, Client]]:
         if self._postgres:
@@ -279,8 +293,17 @@ class _SqlTransaction:
                     )
                 )
         except IntegrityError:
+            if secret.legacy_id is not None and self._legacy_taken(secret.legacy_id):
+                taken = secret.legacy_id
+                raise Conflict(f"a key with this prefix was imported already: {taken}") from None
             raise IdTaken("secret_id exists") from None
         self._write_scopes(secret.secret_id, secret.scopes)
+        if secret.roles:
+            plans_sql.write_secret_roles(self._c, secret.secret_id, secret.roles)
+
+    def _legacy_taken(self, legacy_id: str) -> bool:
+        query = sa.select(t.secrets.c.secret_id).where(t.secrets.c.legacy_id == legacy_id)
+        return self._c.execute(query).first() is not None
 
     def _write_scopes(self, secret_id: str, scopes: tuple[str, ...]) -> None:
         self._c.execute(t.secret_scopes.delete().where(t.secret_scopes.c.secret_id == secret_id))
@@ -299,6 +322,7 @@ class _SqlTransaction:
         if result.rowcount == 0:
             raise SecretNotFound(secret.secret_id)
         self._write_scopes(secret.secret_id, secret.scopes)
+        plans_sql.write_secret_roles(self._c, secret.secret_id, secret.roles)
 
     def append_audit(self, event: AuditEvent) -> None:
         # Sealed into the tamper-evident chain; serialised across nodes (see audit_chain_sql).
@@ -314,6 +338,25 @@ class _SqlTransaction:
 
     def enqueue_webhook_event(self, event: Event, webhook_ids: Sequence[str]) -> bool:
         return webhooks_sql.enqueue(self._c, event, webhook_ids)
+
+    # -- plans (owners' limits, roles) -------------------------------------------------------
+    def lock_owner(self, owner: str) -> Owner:
+        return plans_sql.lock_owner(self._c, owner)
+
+    def save_owner(self, owner: str, changes: Mapping[str, Any], at: datetime) -> None:
+        plans_sql.save_owner(self._c, owner, changes, at)
+
+    def lock_role(self, name: str) -> Role | None:
+        return plans_sql.lock_role(self._c, name)
+
+    def insert_role(self, role: Role) -> None:
+        plans_sql.insert_role(self._c, role)
+
+    def patch_role(self, name: str, changes: Mapping[str, Any], at: datetime) -> None:
+        plans_sql.patch_role(self._c, name, changes, at)
+
+    def delete_role(self, name: str, now: datetime) -> None:
+        plans_sql.delete_role(self._c, name, now)
 
 
 class SqlStore:
@@ -494,8 +537,11 @@ class SqlStore:
                 t.usage_buckets,
                 t.audit_events,
                 t.secret_scopes,
+                t.secret_roles,
                 t.secrets,
                 t.clients,
+                t.roles,
+                t.owners,
                 *_OAUTH_TABLES,
             ):
                 conn.execute(table.delete())
@@ -593,6 +639,29 @@ class SqlStore:
     @property
     def webhooks(self) -> SqlWebhookStore:
         return self._webhooks
+
+    # -- plans (owners' limits, roles, imported keys) ------------------------------------------
+    def get_owner(self, owner: str) -> Owner | None:
+        with self._connect() as conn:
+            return plans_sql.get_owner(conn, owner)
+
+    def get_roles(self, names: Sequence[str]) -> dict[str, Role]:
+        with self._connect() as conn:
+            return plans_sql.get_roles(conn, names)
+
+    def list_roles(self) -> list[Role]:
+        with self._connect() as conn:
+            return plans_sql.list_roles(conn)
+
+    def get_legacy(self, legacy_id: str) -> StoredSecret | None:
+        with self._connect() as conn:
+            found = _read_secrets(conn, t.secrets.c.legacy_id == legacy_id)
+        return found[0] if found else None
+
+    def record_owner_usage(self, usage: Mapping[str, tuple[str, int]]) -> None:
+        if usage:
+            with self._write() as conn:
+                plans_sql.record_owner_usage(conn, usage)
 
 
 _OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

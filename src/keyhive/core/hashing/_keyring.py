@@ -8,6 +8,7 @@ from typing import Final
 from keyhive.core.errors import ConfigurationError, UnknownHashFormat, VerifyMismatch
 from keyhive.core.hashing._argon2 import Argon2Hasher
 from keyhive.core.hashing._hmac import HmacHasher
+from keyhive.core.hashing._legacy import DjangoKeyHasher, KeygateKeyHasher
 from keyhive.core.hashing._protocol import Hasher
 from keyhive.core.hashing._scrypt import (
     SCRYPT_CHEAPEST,
@@ -83,7 +84,8 @@ def make_hashing(
         raise ConfigurationError(f"unknown hashing profile {profile!r}; use one of {PROFILES}")
     cheap = profile == "cheapest"
     scrypt = ScryptHasher(SCRYPT_CHEAPEST if cheap else SCRYPT_DEFAULT)
-    readers: list[Hasher] = [scrypt, SeedScryptHasher()]
+    # Imported keys of other libraries are read (never made) until their first use.
+    readers: list[Hasher] = [scrypt, SeedScryptHasher(), DjangoKeyHasher(), KeygateKeyHasher()]
     if peppers:
         readers.append(HmacHasher(peppers))
     try:

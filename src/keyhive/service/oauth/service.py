@@ -159,7 +159,7 @@ class OAuthService:
         assert result.secret is not None
         assert result.client is not None
         secret = result.secret
-        granted = grantable(secret.scopes)
+        granted = grantable(result.scopes)  # its own scopes and its roles'
         if requested is None:
             scopes = granted
         elif allows(granted, requested):
@@ -231,7 +231,8 @@ class OAuthService:
             return None, None
         try:
             secret = self.hive.get_secret(token.secret_id)
-            return secret, self.hive.get_client(secret.client_id)
+            in_force = dataclasses.replace(secret, scopes=self.hive.scopes_in_force(secret))
+            return in_force, self.hive.get_client(secret.client_id)
         except (NotFound, InvalidInput):
             return None, None
 

@@ -25,8 +25,9 @@ from keyhive.server.health import health_router
 from keyhive.server.hot import TARPIT, HotPath
 from keyhive.server.leaks import leaks_router
 from keyhive.server.metrics import Metrics, MetricsMiddleware
+from keyhive.server.portal import portal_router
 from keyhive.server.usage import usage_router
-from keyhive.server.web import dashboard_app
+from keyhive.server.web import dashboard_app, portal_app
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
@@ -106,11 +107,13 @@ def create_app(
     app.include_router(usage_router(async_hive, proxies))  # before admin: {client_id:path}
     app.include_router(admin_router(async_hive, proxies))
     app.include_router(audit_head_router(async_hive, proxies))
+    app.include_router(portal_router(async_hive, proxies))
     app.include_router(leaks_router(service))
     app.include_router(health_router(service, metrics))
     if oauth_router is not None:
         app.include_router(oauth_router(service))
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
+    app.mount("/portal", portal_app(service, "/portal"))
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})

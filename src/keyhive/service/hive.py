@@ -1,7 +1,7 @@
 """The KeyHive facade: clients, secrets, imports, verification and the audit log.
 
 Each concept lives in its own module (clients.py, secrets.py, imports.py, leaks.py,
-usage.py, browse.py, verifying.py, audit.py, bootstrap.py); this class puts them
+usage.py, browse.py, verifying.py, audit.py, bootstrap.py, portal.py); this class puts them
 together over one set of parts. The parts come from
 :func:`keyhive.counters.factory.build` (the one place that picks concrete backends),
 and :meth:`KeyHive.from_parts` takes them ready-made.
@@ -24,6 +24,7 @@ from keyhive.service.browse import Browsing
 from keyhive.service.imports import SeedImports
 from keyhive.service.leaks import LeakResponse
 from keyhive.service.pipeline import Pipeline
+from keyhive.service.portal import PortalSessions
 from keyhive.service.usage import UsageAnalytics
 from keyhive.service.verifying import Verifying
 
@@ -33,7 +34,16 @@ ADMIN_OWNER: Final = _ADMIN_OWNER
 ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
-class KeyHive(SeedImports, Bootstrap, LeakResponse, UsageAnalytics, Browsing, Verifying, AuditLog):
+class KeyHive(
+    PortalSessions,
+    SeedImports,
+    Bootstrap,
+    LeakResponse,
+    UsageAnalytics,
+    Browsing,
+    Verifying,
+    AuditLog,
+):
     """Issue, store and verify API keys and secrets.
 
     ``KeyHive("sqlite:///./keyhive.db")`` is all a single node needs; settings not given

@@ -52,12 +52,45 @@ class SecretLifecycle(ClientLifecycle):
         ``month``) and ``allowed_ips`` (CIDRs) limit how it may be used. Returns after
         the write committed (on SQLite: synced to disk).
         """
-        client = self.get_client(client_id)
+        template = self._secret_template(
+            self.get_client(client_id).client_id,
+            scopes=scopes,
+            name=name,
+            expires_in=expires_in,
+            expires_at=expires_at,
+            prefix=prefix,
+            rate=rate,
+            credits=credits,
+            refill=refill,
+            allowed_ips=allowed_ips,
+        )
+
+        def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
+            tx.insert_secret(stored)
+            tx.append_audit(self._event(actor, "secret.issue", secret, None, secret))
+
+        return self._insert_new(template, insert)
+
+    def _secret_template(
+        self,
+        client_id: str,
+        *,
+        scopes: Iterable[str] = (),
+        name: str | None = None,
+        expires_in: timedelta | str | None = None,
+        expires_at: datetime | None = None,
+        prefix: str | None = None,
+        rate: str | None = None,
+        credits: int | None = None,
+        refill: str | None = None,
+        allowed_ips: Iterable[str] = (),
+    ) -> Secret:
+        """A new secret's fields, checked (its id comes with its token in _insert_new)."""
         now = self.clock.now()
         checked_credits, checked_refill = validate_credits(credits, refill)
-        template = Secret(
+        return Secret(
             secret_id="",
-            client_id=client.client_id,
+            client_id=client_id,
             name=check.text(name, "name", optional=True),
             scopes=normalize_scopes(scopes),
             prefix=validate_prefix(prefix) if prefix is not None else self.prefix,
@@ -69,12 +102,6 @@ class SecretLifecycle(ClientLifecycle):
             credits_set_at=now if checked_credits is not None else None,
             allowed_ips=normalize_networks(allowed_ips),
         )
-
-        def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
-            tx.insert_secret(stored)
-            tx.append_audit(self._event(actor, "secret.issue", secret, None, secret))
-
-        return self._insert_new(template, insert)
 
     def _insert_new(self, template: Secret, write: Any, *, rotating: str | None = None) -> Issued:
         """Make a token and write it with ``write(tx, secret, stored)``, retrying on an id

@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Code, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.usage import UsageRow
 from keyhive.storage.oauth import OAuthStore
 
@@ -107,6 +108,26 @@ class Transaction(Protocol):
     # -- leaks (many secrets revoked at once) ------------------------------------------------
     def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
         """Write each secret's ``revoked_at`` and ``revoked_reason``, and nothing else."""
+        ...
+
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        """The owner's clients and every secret of theirs, read under a lock that every
+        other ``lock_owner`` of this owner waits for until this transaction ends (an
+        advisory lock on PostgreSQL; SQLite's write lock; the memory store's lock)."""
+        ...
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        """Add a portal session with the digest of its one-time code."""
+        ...
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        """Mark the session of this code opened at ``now`` if it is unopened and unexpired,
+        and return it; None otherwise. Of two racing claims, one wins."""
+        ...
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        """Forget sessions that expired before ``expired_before``; how many."""
         ...
 
 
@@ -237,3 +258,6 @@ class Store(Protocol):
     def audit_head(self) -> SealedEvent | None:
         """The newest audit event with its hash (None while the log is empty)."""
         ...
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None: ...

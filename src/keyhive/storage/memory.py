@@ -13,11 +13,13 @@ from typing import Any
 from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
 from keyhive.storage import browse_memory
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_memory import MemoryOAuthStore
+from keyhive.storage.portal_memory import PortalRecords
 from keyhive.storage.usage_memory import UsageBuckets
 
 
@@ -29,6 +31,7 @@ class _State:
         #: (hash, prev_hash) of each audit event, by position (the tamper-evident chain).
         self.audit_seals: list[tuple[str, str | None]] = []
         self.usage = UsageBuckets()
+        self.portal = PortalRecords()
 
 
 class _MemoryTransaction:
@@ -121,6 +124,24 @@ class _MemoryTransaction:
                 old.secret, revoked_at=secret.revoked_at, revoked_reason=secret.revoked_reason
             )
             self._s.secrets[secret.secret_id] = dataclasses.replace(old, secret=revoked)
+
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        clients = sorted(
+            (c for c in self._s.clients.values() if c.owner == owner), key=lambda c: c.client_id
+        )
+        ids = {c.client_id for c in clients}
+        secrets = [s.secret for s in self._s.secrets.values() if s.secret.client_id in ids]
+        return clients, sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        self._s.portal.insert(session, code_digest)
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        return self._s.portal.claim(code_digest, now)
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        return self._s.portal.delete_expired(expired_before)
 
 
 class MemoryStore:
@@ -333,3 +354,8 @@ class MemoryStore:
             before_id=before_id,
             limit=limit,
         )
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None:
+        with self._lock:
+            return self._state.portal.sessions.get(session_id)

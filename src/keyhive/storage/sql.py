@@ -30,10 +30,11 @@ from keyhive.core.errors import (
     StorageUnavailable,
 )
 from keyhive.core.model import AuditEvent, Client, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.quotas import RateLimit
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
-from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, usage_sql
+from keyhive.storage import audit_chain_sql, browse_sql, leaks_sql, portal_sql, usage_sql
 from keyhive.storage import schema as t
 from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
 from keyhive.storage.oauth_sql import SqlOAuthStore
@@ -306,6 +307,23 @@ class _SqlTransaction:
     def revoke_secrets(self, secrets: Sequence[Secret]) -> None:
         leaks_sql.revoke(self._c, secrets)
 
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        portal_sql.take_owner_lock(self._c, owner)
+        clients = [_client(row) for row in portal_sql.owner_clients(self._c, owner)]
+        ids = [c.client_id for c in clients]
+        found = _read_secrets(self._c, t.secrets.c.client_id.in_(ids)) if ids else []
+        return clients, [s.secret for s in found]
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        portal_sql.insert(self._c, session, code_digest)
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        return portal_sql.claim(self._c, code_digest, now)
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        return portal_sql.delete_expired(self._c, expired_before)
+
 
 class SqlStore:
     """A Store on any SQLAlchemy URL keyhive supports (``sqlite:///``, ``postgresql+psycopg://``)."""
@@ -485,6 +503,7 @@ class SqlStore:
                 t.secret_scopes,
                 t.secrets,
                 t.clients,
+                t.portal_sessions,
                 *_OAUTH_TABLES,
             ):
                 conn.execute(table.delete())
@@ -577,6 +596,11 @@ class SqlStore:
                 before_id=before_id,
                 limit=limit,
             )
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None:
+        with self._connect() as conn:
+            return portal_sql.get(conn, session_id)
 
 
 _OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

@@ -143,8 +143,7 @@ def check_grant(chosen: object, allowed: tuple[str, ...]) -> tuple[str, ...]:
     outside = [s for s in found if s not in allowed or s.startswith(RESERVED)]
     if outside:
         raise InvalidScope(
-            f"this portal cannot grant {', '.join(outside)}: choose among "
-            + ", ".join(allowed),
+            f"this portal cannot grant {', '.join(outside)}: choose among " + ", ".join(allowed),
             field="scopes",
         )
     return found

@@ -26,7 +26,9 @@ from keyhive.server.web.sessions import Session
 from keyhive.server.web.templating import link
 
 
-async def _checked_form(portal: Portal, request: Request) -> tuple[Session, PortalSession, FormData]:
+async def _checked_form(
+    portal: Portal, request: Request
+) -> tuple[Session, PortalSession, FormData]:
     """The form of a live session: its CSRF token checked before anything else."""
     cookie = portal.cookie(request)
     form = await request.form()

@@ -1,10 +1,11 @@
 """Browser sessions in a signed cookie: who signed in, until when, and the CSRF secret.
 
 The cookie holds no token, only a public id (the dashboard's admin secret_id, the
-portal's session id), an expiry and a random CSRF secret, signed (HMAC-SHA256 via itsdangerous) with a subkey of the server keys, so
-a copy of the database cannot forge one. Every server key can check a cookie, the
-newest signs it, so rotating the keys does not sign everyone out at once. A session
-without ``subject`` is anonymous: it only carries the CSRF secret of a sign-in form.
+portal's session id), an expiry and a random CSRF secret, signed (HMAC-SHA256 via
+itsdangerous) with a subkey of the server keys, so a copy of the database cannot forge
+one. Every server key can check a cookie, the newest signs it, so rotating the keys does
+not sign everyone out at once. A session without ``subject`` is anonymous: it only
+carries the CSRF secret of a sign-in form.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from tests.infra import PostgresServer
 
 _TABLES = (
     "usage_buckets, audit_events, secret_scopes, secrets, clients, oauth_signing_keys, "
-    "oauth_revoked_tokens"
+    "oauth_revoked_tokens, portal_sessions"
 )
 
 

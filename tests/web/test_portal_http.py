@@ -310,3 +310,21 @@ async def test_an_owner_name_is_escaped(http: httpx.AsyncClient, hive: KeyHive) 
     await _enter(http, _link(hive, "<script>alert(1)</script>"))
     page = await http.get("/portal/")
     assert "<script>alert" not in page.text and "&lt;script&gt;alert(1)" in page.text
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe", "application/x-www-form-urlencoded"),
+        (b"--xx\r\ngarbage", "multipart/form-data; boundary=xx"),
+        (b'{"scopes": ["users:read"]}', "application/json"),
+        (b"csrf_token=%ff%fe&scopes=%00", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_odd_bodies_are_refused_not_errors(
+    http: httpx.AsyncClient, hive: KeyHive, body: bytes, content_type: str
+) -> None:
+    await _enter(http, _link(hive))
+    for path in POSTS:
+        answer = await http.post(path, content=body, headers={"content-type": content_type})
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)

@@ -30,6 +30,7 @@ from keyhive.server.usage import usage_router
 from keyhive.server.web import dashboard_app, portal_app
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
+from keyhive.service.portal import PORTAL_PATH
 
 try:
     from keyhive.server.oauth import oauth_router
@@ -113,7 +114,7 @@ def create_app(
     if oauth_router is not None:
         app.include_router(oauth_router(service))
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
-    app.mount("/portal", portal_app(service, "/portal"))
+    app.mount(PORTAL_PATH, portal_app(service, PORTAL_PATH))  # where portal links point
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body, overrides={leaks.PATH: leaks.MAX_BODY})

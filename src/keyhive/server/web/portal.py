@@ -115,8 +115,11 @@ class Portal:
         status: int,
         cookie: Session | None = None,
         customer: PortalSession | None = None,
+        back: bool = True,
     ) -> Response:
-        context = {"heading": heading, "message": message}
+        """A page saying one thing; ``back`` offers the way to the keys (not when the
+        session is gone: that link would lead nowhere)."""
+        context = {"heading": heading, "message": message, "back": back}
         return self.page(
             request,
             "portal/message.html",
@@ -134,6 +137,7 @@ class Portal:
             "This page opens only from a fresh link, and that session has expired or was "
             "closed. Go back to the site that sent you here and open the page again.",
             status=403,
+            back=False,
         )
         self.sessions.clear(response, secure=is_https(request))
         return response
@@ -146,6 +150,7 @@ class Portal:
             "A link to this page works once, for a short time, and this one cannot be "
             "used any more. Go back to the site that sent you here and open the page again.",
             status=410,
+            back=False,
         )
 
     def redirect(self, path: str, **params: Any) -> Response:

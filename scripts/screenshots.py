@@ -1,9 +1,11 @@
-"""Screenshots of every dashboard page for docs/dashboard.md: ``make screenshots``.
+"""Screenshots of every dashboard and portal page for docs/: ``make screenshots``.
 
 Builds a throwaway SQLite database with a few clients, secrets and a week of usage,
-serves it with ``keyhive serve`` on a free loopback port, and has Debian's chromium
-(Playwright, never a downloaded browser) photograph each page into docs/img/. The token
-visible in the "issued" picture belongs to that throwaway database, deleted at the end.
+serves it with ``keyhive serve`` on a free loopback port (the portal branded as an
+"Articles API"), and has Debian's chromium (Playwright, never a downloaded browser)
+photograph each page into docs/img/. The tokens visible in the "issued" pictures
+belong to that throwaway database, deleted at the end. ``python scripts/screenshots.py
+portal`` takes only the portal's pictures (``dashboard``: only the dashboard's).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -42,6 +44,30 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+#: The portal's branding in the pictures (docs/portal.md shows these settings).
+BRANDING = {
+    "KEYHIVE_PORTAL_NAME": "Articles API",
+    "KEYHIVE_PORTAL_ACCENT": "#0b57d0",
+    "KEYHIVE_PORTAL_LOGO": "/portal/static/favicon.svg",
+}
+
+
+def _week(rng: random.Random, now: datetime, scale: float) -> dict[tuple, int]:
+    """A week of hourly verdicts with a daily rhythm, some refusals among them."""
+    codes: dict[tuple, int] = {}
+    for back in range(24 * 8):
+        hour = now - timedelta(hours=back)
+        daily = 0.4 + 0.6 * abs(12 - (hour.hour + 6) % 24) / 12
+        codes[(hour, Code.VALID)] = int(rng.randint(80, 140) * daily * scale)
+        if rng.random() < 0.3:
+            codes[(hour, Code.INSUFFICIENT_SCOPE)] = rng.randint(1, 6)
+        if rng.random() < 0.15:
+            codes[(hour, Code.RATE_LIMITED)] = rng.randint(5, 30)
+        if rng.random() < 0.05:
+            codes[(hour, Code.EXPIRED)] = rng.randint(1, 3)
+    return codes
 
 
 def _seed(db_url: str) -> tuple[str, str, str]:
@@ -83,26 +109,23 @@ def _seed(db_url: str) -> tuple[str, str, str]:
             hive.issue_secret(made.client_id, scopes=["articles:read"], name="default", actor=actor)
         legacy = hive.search_clients("Legacy")[0][0]
         hive.disable_client(legacy.client_id, actor=actor)
+        acme = hive.search_clients("Acme")[0][0]
+        ci = hive.issue_secret(
+            acme.client_id, scopes=["articles:read"], name="CI pipeline", expires_in="90d"
+        )
         now = hour_of(hive.clock.now())
-        codes: dict[tuple, int] = {}
-        for back in range(24 * 8):
-            hour = now - timedelta(hours=back)
-            daily = 0.4 + 0.6 * abs(12 - (hour.hour + 6) % 24) / 12
-            codes[(hour, Code.VALID)] = int(rng.randint(80, 140) * daily)
-            if rng.random() < 0.3:
-                codes[(hour, Code.INSUFFICIENT_SCOPE)] = rng.randint(1, 6)
-            if rng.random() < 0.15:
-                codes[(hour, Code.RATE_LIMITED)] = rng.randint(5, 30)
-            if rng.random() < 0.05:
-                codes[(hour, Code.EXPIRED)] = rng.randint(1, 3)
-        total = sum(n for (_, code), n in codes.items() if code is Code.VALID)
-        hive.store.record_usage({main.secret_id: Usage(total, hive.clock.now(), codes=codes)})
+        used = {}
+        for secret, scale in ((main, 1.0), (ci, 0.2)):
+            codes = _week(rng, now, scale)
+            total = sum(n for (_, code), n in codes.items() if code is Code.VALID)
+            used[secret.secret_id] = Usage(total, hive.clock.now(), codes=codes)
+        hive.store.record_usage(used)
         return admin.token, reporting.client_id, main.secret_id
 
 
 def _serve(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "KEYHIVE_HASHING_PROFILE": "cheapest"}
+    env = {**os.environ, "KEYHIVE_HASHING_PROFILE": "cheapest", **BRANDING}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(KEYHIVE), "--db", db_url, "serve", "--port", str(port)],
@@ -122,12 +145,73 @@ def _serve(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _shoot(page: Page, name: str) -> None:
-    path = OUT / f"dashboard-{name}.png"
+    path = OUT / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def _dashboard(page: Page, token: str, client_id: str, secret_id: str) -> None:
+    page.goto("/dashboard/login")
+    _shoot(page, "dashboard-sign-in")
+    page.get_by_label("Admin token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview", exact=True).wait_for()
+    _shoot(page, "dashboard-overview")
+    page.goto("/dashboard/clients")
+    _shoot(page, "dashboard-clients")
+    page.goto("/dashboard/client?" + str(httpx.QueryParams({"id": client_id})))
+    _shoot(page, "dashboard-client")
+    page.locator("#issue-name").fill("new integration")
+    page.get_by_label("Scopes").fill("articles:read")
+    page.get_by_role("button", name="Issue secret").click()
+    page.get_by_label("New token").wait_for()
+    _shoot_top(page, "dashboard-issued")
+    page.goto(f"/dashboard/secret?id={secret_id}&range=7d")
+    _shoot(page, "dashboard-secret")
+    page.goto("/dashboard/audit")
+    _shoot(page, "dashboard-audit")
+
+
+def _shoot_top(page: Page, name: str) -> None:
+    """The top of the page only (where a new token is shown)."""
+    page.set_viewport_size({"width": 1200, "height": 420})
+    page.screenshot(path=str(OUT / f"{name}.png"))
+    print(f"wrote docs/img/{name}.png")
+    page.set_viewport_size({"width": 1200, "height": 800})
+
+
+def _portal(page: Page, base: str, token: str) -> None:
+    made = httpx.post(
+        f"{base}/v1/portal/sessions",
+        json={
+            "owner": "acme",
+            "allowed_scopes": ["articles:read", "articles:create", "users:read"],
+            "max_secrets": 5,
+            "return_url": "https://articles.example/account",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    made.raise_for_status()
+    link = made.json()["url"]
+    page.goto(link)
+    page.get_by_role("heading", name="Your API keys").wait_for()
+    _shoot(page, "portal-keys")
+    page.get_by_role("checkbox", name="articles:read").check()
+    page.get_by_label("Name").fill("staging server")
+    page.get_by_role("button", name="Create key").click()
+    page.get_by_label("New token").wait_for()
+    _shoot_top(page, "portal-created")
+    page.goto(f"{base}/portal/")
+    page.get_by_role("link", name="CI pipeline").click()
+    page.get_by_role("heading", name="Key CI pipeline").wait_for()
+    _shoot(page, "portal-key")
+    page.goto(link)
+    page.get_by_role("heading", name="This link has expired").wait_for()
+    _shoot_top(page, "portal-expired")
+
+
 def main() -> None:
+    wanted = set(sys.argv[1:]) or {"dashboard", "portal"}
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="keyhive-shots-") as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'demo.db'}"
@@ -140,28 +224,10 @@ def main() -> None:
                     args=CHROMIUM_ARGS,
                 )
                 page = browser.new_page(base_url=base, viewport={"width": 1200, "height": 800})
-                page.goto("/dashboard/login")
-                _shoot(page, "sign-in")
-                page.get_by_label("Admin token").fill(token)
-                page.get_by_role("button", name="Sign in").click()
-                page.get_by_role("heading", name="Overview", exact=True).wait_for()
-                _shoot(page, "overview")
-                page.goto("/dashboard/clients")
-                _shoot(page, "clients")
-                page.goto("/dashboard/client?" + str(httpx.QueryParams({"id": client_id})))
-                _shoot(page, "client")
-                page.locator("#issue-name").fill("new integration")
-                page.get_by_label("Scopes").fill("articles:read")
-                page.get_by_role("button", name="Issue secret").click()
-                page.get_by_label("New token").wait_for()
-                page.set_viewport_size({"width": 1200, "height": 420})
-                page.screenshot(path=str(OUT / "dashboard-issued.png"))
-                print("wrote docs/img/dashboard-issued.png")
-                page.set_viewport_size({"width": 1200, "height": 800})
-                page.goto(f"/dashboard/secret?id={secret_id}&range=7d")
-                _shoot(page, "secret")
-                page.goto("/dashboard/audit")
-                _shoot(page, "audit")
+                if "dashboard" in wanted:
+                    _dashboard(page, token, client_id, secret_id)
+                if "portal" in wanted:
+                    _portal(page, base, token)
                 browser.close()
         finally:
             process.terminate()

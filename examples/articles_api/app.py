@@ -9,16 +9,26 @@ Run it (see README.md)::
 
 It checks secrets in ``KEYHIVE_DATABASE_URL`` (default ``sqlite:///./keyhive.db``), or
 asks a keyhive server when ``KEYHIVE_REMOTE_URL`` and ``KEYHIVE_REMOTE_TOKEN`` are set.
+
+Its users get their own keys from keyhive's portal: ``/account`` signs a user in (a
+name in a signed cookie: the example's stand-in for a real login) and its "Get your API
+key" button asks keyhive (``KEYHIVE_URL``, with the admin token ``KEYHIVE_ADMIN_TOKEN``)
+for a portal session for that user, then sends the browser there.
 No ``from __future__ import annotations``: FastAPI reads the handlers' annotations.
 """
 
+import html
 import itertools
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException
+import httpx
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field
 
 from keyhive import AsyncKeyHive, KeyHive
@@ -40,6 +50,12 @@ class Article(ArticleIn):
     editor: str | None = None
 
 
+#: What the users of this API may let their own keys do (the portal offers these only).
+USER_SCOPES = ["articles:create", "articles:update", "users:read"]
+#: How many live keys one user may hold.
+USER_KEYS = 3
+
+
 def verifier_from_env() -> KeyHive | AsyncVerifier:
     """A keyhive server if one is configured, else the local database."""
     remote = os.environ.get("KEYHIVE_REMOTE_URL")
@@ -48,10 +64,125 @@ def verifier_from_env() -> KeyHive | AsyncVerifier:
     return KeyHive()
 
 
-def create_app(hive: KeyHive | AsyncKeyHive | AsyncVerifier | None = None) -> FastAPI:
-    """The API over ``hive`` (tests pass their own), or over :func:`verifier_from_env`."""
+# -- "Get your API key": keyhive's portal for the signed-in user ---------------------------
+
+
+class PortalLinks:
+    """Asks keyhive's admin API for portal sessions (``POST /v1/portal/sessions``)."""
+
+    def __init__(self, http: httpx.AsyncClient | None) -> None:
+        self.http = http  # base_url: keyhive; an admin token in its headers
+
+    @classmethod
+    def from_env(cls) -> "PortalLinks":
+        url, token = os.environ.get("KEYHIVE_URL"), os.environ.get("KEYHIVE_ADMIN_TOKEN")
+        if not url or not token:
+            return cls(None)  # the page then says what to set
+        return cls(
+            httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+        )
+
+    async def open_for(self, user: str, back: str) -> str:
+        """Step 1: a one-time portal link for ``user``, coming back to ``back``."""
+        assert self.http is not None
+        answer = await self.http.post(
+            "/v1/portal/sessions",
+            json={
+                "owner": user,
+                "allowed_scopes": USER_SCOPES,
+                "max_secrets": USER_KEYS,
+                "return_url": back,
+                "client_name": f"{user}'s applications",
+            },
+        )
+        answer.raise_for_status()
+        return str(answer.json()["url"])
+
+    async def aclose(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,"><title>{title} · Articles</title></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
+
+
+def account_routes(links: PortalLinks) -> APIRouter:
+    """A stand-in login (a name in a signed cookie) and the "Get your API key" page."""
+    router = APIRouter(include_in_schema=False)
+    cookies = URLSafeSerializer(
+        os.environ.get("ARTICLES_SESSION_SECRET") or secrets.token_urlsafe(32), salt="login"
+    )
+
+    def signed_in(request: Request) -> str | None:
+        try:
+            user = cookies.loads(request.cookies.get("articles_user", ""))
+        except BadSignature:
+            return None
+        return user if isinstance(user, str) else None
+
+    @router.get("/account", response_class=HTMLResponse)
+    async def account(request: Request) -> Response:
+        user = signed_in(request)
+        if user is None:
+            return _page(
+                "Sign in",
+                '<form method="post" action="/login"><label for="user">Your name</label> '
+                '<input id="user" name="user" required maxlength="64" autofocus> '
+                '<button type="submit">Sign in</button></form>',
+            )
+        if links.http is None:
+            return _page(
+                "Get your API key",
+                "<p>Set KEYHIVE_URL and KEYHIVE_ADMIN_TOKEN to offer API keys here.</p>",
+            )
+        return _page(
+            "Get your API key",
+            f"<p>Signed in as {html.escape(user)}.</p>"
+            '<form method="post" action="/account/api-key">'
+            '<button type="submit">Get your API key</button></form>'
+            "<p>Create, rotate and revoke your keys for the Articles API.</p>",
+        )
+
+    @router.post("/login")
+    async def login(user: Annotated[str, Form(min_length=1, max_length=64)]) -> Response:
+        done = RedirectResponse("/account", status_code=303)
+        done.set_cookie("articles_user", cookies.dumps(user.strip()), httponly=True, samesite="lax")
+        return done
+
+    @router.post("/account/api-key")
+    async def get_api_key(request: Request) -> Response:
+        user = signed_in(request)
+        if user is None or links.http is None:
+            return RedirectResponse("/account", status_code=303)
+        try:
+            url = await links.open_for(user, str(request.url_for("account")))
+        except httpx.HTTPError:
+            return _page("Get your API key", "<p>keyhive is not answering; try later.</p>", 502)
+        return RedirectResponse(url, status_code=303)  # step 2: send the browser there
+
+    return router
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+def create_app(
+    hive: KeyHive | AsyncKeyHive | AsyncVerifier | None = None,
+    portal: PortalLinks | None = None,
+) -> FastAPI:
+    """The API over ``hive`` (tests pass their own), or over :func:`verifier_from_env`;
+    its "Get your API key" page asks ``portal`` (default: from the environment)."""
     source = hive if hive is not None else verifier_from_env()
     auth = KeyhiveAuth(source)
+    links = portal if portal is not None else PortalLinks.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +192,8 @@ def create_app(hive: KeyHive | AsyncKeyHive | AsyncVerifier | None = None) -> Fa
                 source.close()  # writes batched usage counts
             elif isinstance(source, AsyncRemoteVerifier):
                 await source.aclose()
+        if portal is None:
+            await links.aclose()
 
     app = FastAPI(title="Articles API", lifespan=lifespan)
     articles: dict[int, Article] = {}
@@ -98,4 +231,5 @@ def create_app(hive: KeyHive | AsyncKeyHive | AsyncVerifier | None = None) -> Fa
     ) -> list[dict[str, Any]]:
         return USERS
 
+    app.include_router(account_routes(links))
     return app

@@ -27,6 +27,7 @@ from keyhive.core.errors import (
     VerifyMismatch,
 )
 from keyhive.core.model import AuditEvent, Client, Code, Issued, Secret, SeedImport, Verification
+from keyhive.core.portal import PortalLink, PortalSession
 from keyhive.core.scopes import allows
 from keyhive.core.settings import Settings
 from keyhive.core.tokens import TOKEN_PATTERN, generate_key, make_token, parse_token
@@ -54,6 +55,8 @@ __all__ = [
     "KeyhiveError",
     "MalformedToken",
     "NotFound",
+    "PortalLink",
+    "PortalSession",
     "Secret",
     "SecretNotFound",
     "SeedImport",

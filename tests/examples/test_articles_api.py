@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
-from examples.articles_api.app import create_app
+from examples.articles_api.app import USER_KEYS, USER_SCOPES, PortalLinks, create_app
 from starlette.testclient import TestClient
 
 from keyhive import KeyHive
+from keyhive.server import create_app as create_keyhive
 
 
 @pytest.fixture
@@ -85,3 +87,61 @@ def test_unknown_article_is_404_only_after_authentication(
     _, writer, _ = secrets
     assert api.put("/articles/9", json={"title": "x"}).status_code == 401
     assert api.put("/articles/9", json={"title": "x"}, headers=auth(writer)).status_code == 404
+
+
+# -- "Get your API key": the example's user goes to keyhive's portal ------------------------
+
+
+@pytest.fixture
+def account(hive: KeyHive) -> Iterator[tuple[TestClient, TestClient]]:
+    """(the example app, keyhive) where the example asks keyhive's admin API over HTTP."""
+    admin = hive.bootstrap_admin()
+    assert admin is not None
+    keyhive = create_keyhive(hive)
+    links = PortalLinks(
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=keyhive),
+            base_url="http://keyhive.test",
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+    )
+    with (
+        TestClient(create_app(hive, links), base_url="http://articles.test") as app,
+        TestClient(keyhive, base_url="http://keyhive.test") as portal,
+    ):
+        yield app, portal
+
+
+def test_a_signed_in_user_is_sent_to_their_own_portal(
+    account: tuple[TestClient, TestClient], hive: KeyHive
+) -> None:
+    app, portal = account
+    assert "Sign in" in app.get("/account").text
+    assert app.post("/account/api-key", follow_redirects=False).headers["location"] == "/account"
+    app.post("/login", data={"user": "ada"})
+    page = app.get("/account")
+    assert "Signed in as ada" in page.text and "Get your API key" in page.text
+    sent = app.post("/account/api-key", follow_redirects=False)
+    assert sent.status_code == 303
+    link = sent.headers["location"]
+    assert link.startswith("http://keyhive.test/portal/enter/")
+    opened = portal.get(link)
+    assert opened.status_code == 200 and "Keys of ada" in opened.text
+    assert 'href="http://articles.test/account"' in opened.text  # the way back
+    for scope in USER_SCOPES:
+        assert f'value="{scope}"' in opened.text
+    session = [e for e in hive.audit() if e.action == "portal.session.create"][-1]
+    assert session.after is not None and session.after["max_secrets"] == USER_KEYS
+    assert [c.name for c in hive.list_clients(owner="ada")] == ["ada's applications"]
+
+
+def test_a_forged_login_cookie_is_not_signed_in(account: tuple[TestClient, TestClient]) -> None:
+    app, _ = account
+    app.cookies.set("articles_user", "ada")
+    assert "Sign in" in app.get("/account").text
+
+
+def test_without_keyhive_settings_the_page_says_what_to_set(hive: KeyHive) -> None:
+    with TestClient(create_app(hive, PortalLinks(None))) as app:
+        app.post("/login", data={"user": "ada"})
+        assert "KEYHIVE_URL and KEYHIVE_ADMIN_TOKEN" in app.get("/account").text

@@ -28,6 +28,7 @@ async def test_document_lists_every_endpoint(client: httpx.AsyncClient) -> None:
         "/v1/audit": {"get"},
         "/v1/audit/head": {"get"},
         "/v1/leaks": {"post"},
+        "/v1/portal/sessions": {"post"},
         "/v1/secrets/{secret_id}/usage": {"get"},
         "/v1/clients/{client_id}/usage": {"get"},
         "/v1/webhooks": {"get", "post"},

@@ -65,6 +65,7 @@ OPERATIONS = [
     ("GET", "/v1/audit"),
     ("GET", "/v1/audit/head"),
     ("POST", "/v1/leaks"),
+    ("POST", "/v1/portal/sessions"),
     ("GET", "/v1/secrets/{secret_id}/usage"),
     ("GET", "/v1/clients/{client_id}/usage"),
     ("GET", "/v1/webhooks"),

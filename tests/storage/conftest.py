@@ -17,7 +17,8 @@ from tests.infra import PostgresServer
 
 _TABLES = (
     "usage_buckets, audit_events, secret_scopes, secret_roles, secrets, clients, roles, owners, "
-    "oauth_signing_keys, oauth_revoked_tokens, webhook_deliveries, webhook_events, webhooks"
+    "oauth_signing_keys, oauth_revoked_tokens, webhook_deliveries, webhook_events, webhooks, "
+    "portal_sessions"
 )
 
 

@@ -106,17 +106,40 @@ def serve_keyhive(
 
 @dataclass
 class Watch:
-    """What the pages of one test did wrong: console errors, page errors, foreign requests."""
+    """What the pages of one test did wrong: console errors, page errors, foreign requests.
+
+    ``also`` names more origins a test may visit (an app beside keyhive). Chromium logs
+    every page answered with a 4xx or 5xx as a console error; a test that loads such a
+    page on purpose says so first with :meth:`expect_error`, and only errors nobody
+    expected fail it.
+    """
 
     allowed_origin: str
+    also: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+
+    def expect_error(self, status: int) -> None:
+        """The next page load answered ``status`` is intended: its console error is not."""
+        self.expected.append(f"the server responded with a status of {status}")
+
+    def unexpected(self) -> list[str]:
+        """The errors left once each expected one has been matched (once each)."""
+        left = list(self.errors)
+        for text in self.expected:
+            match = next((e for e in left if text in e), None)
+            assert match is not None, f"expected a console error with {text!r}: {self.errors}"
+            left.remove(match)
+        return left
 
     def attach(self, context: Any) -> None:
+        origins = {self.allowed_origin, *self.also}
+
         def route(route: Any) -> None:
             url = route.request.url
             parts = urlsplit(url)
-            if f"{parts.scheme}://{parts.netloc}" == self.allowed_origin or parts.scheme in (
+            if f"{parts.scheme}://{parts.netloc}" in origins or parts.scheme in (
                 "data",
                 "about",
                 "blob",
@@ -195,5 +218,5 @@ def page(chromium: Any, served: Served, watch: Watch) -> Iterator[Any]:
         yield page
     finally:
         context.close()
-    assert watch.errors == [], watch.errors
+    assert watch.unexpected() == [], watch.errors
     assert watch.foreign == [], f"requests to other hosts: {watch.foreign}"

@@ -82,6 +82,9 @@ def test_the_installed_wheel_serves_the_dashboard(tmp_path: Path) -> None:
         "keyhive/server/web/static/dashboard.css",
         "keyhive/server/web/static/dashboard.js",
         "keyhive/storage/migrations/versions/0006_usage.py",
+        "keyhive/server/web/templates/portal/home.html",
+        "keyhive/server/web/static/portal.css",
+        "keyhive/storage/migrations/versions/0009_portal.py",
     ):
         assert shipped in names, shipped
     venv = _venv_with(wheel, tmp_path)
@@ -114,5 +117,14 @@ def test_the_installed_wheel_serves_the_dashboard(tmp_path: Path) -> None:
                 "/dashboard/login", data={"token": served.admin_token, "csrf_token": csrf[1]}
             )
             assert signed.status_code == 200 and "<h1>Overview</h1>" in signed.text
+            link = http.post(
+                "/v1/portal/sessions",
+                json={"owner": "ada", "allowed_scopes": ["a:read"]},
+                headers={"Authorization": f"Bearer {served.admin_token}"},
+            )
+            assert link.status_code == 201, link.text
+            portal = http.get(link.json()["url"])
+            assert portal.status_code == 200 and "<h1>Your API keys</h1>" in portal.text
+            assert http.get("/portal/static/portal.css").status_code == 200
     finally:
         served.stop()

@@ -9,6 +9,7 @@ from .clients import client
 from .importing import import_
 from .oauth import oauth
 from .owners import owner
+from .portal import portal
 from .roles import role
 from .scan import scan
 from .secrets import secret
@@ -31,6 +32,7 @@ for _command in (
     oauth,
     usage,
     webhook,
+    portal,
     admin,
 ):
     cli.add_command(_command)

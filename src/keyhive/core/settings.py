@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from keyhive.core.addresses import LOOPBACK, TrustedProxies
+from keyhive.core.branding import Branding, branding, public_url
 from keyhive.core.durations import parse_duration
 from keyhive.core.errors import ConfigurationError, InvalidDuration, InvalidInput
 from keyhive.core.hashing import Hashing, make_hashing, parse_peppers
@@ -56,6 +57,12 @@ class Settings:
     webhook_timeout: timedelta = timedelta(seconds=10)
     #: A directory where worker processes share their metrics (``keyhive serve --workers``).
     metrics_dir: str | None = None
+    #: Where browsers reach this keyhive (``KEYHIVE_PUBLIC_URL``), for portal links.
+    public_url: str | None = None
+    #: The portal's branding (``KEYHIVE_PORTAL_NAME``, ``_LOGO``, ``_ACCENT``); see branding().
+    portal_name: str | None = None
+    portal_logo: str | None = None
+    portal_accent: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -78,6 +85,10 @@ class Settings:
             usage_retention=_retention(env.get("KEYHIVE_USAGE_RETENTION")),
             **_webhook_settings(env),
             metrics_dir=env.get("KEYHIVE_METRICS_DIR") or None,
+            public_url=env.get("KEYHIVE_PUBLIC_URL") or None,
+            portal_name=env.get("KEYHIVE_PORTAL_NAME") or None,
+            portal_logo=env.get("KEYHIVE_PORTAL_LOGO") or None,
+            portal_accent=env.get("KEYHIVE_PORTAL_ACCENT") or None,
         )
         return settings.with_overrides(**overrides)
 
@@ -131,6 +142,14 @@ class Settings:
             algorithm=self.oauth_alg,
             rotation=self.oauth_key_rotation,
         )
+
+    def public_base(self) -> str | None:
+        """``public_url`` checked, without a trailing slash (ConfigurationError if bad)."""
+        return public_url(self.public_url)
+
+    def branding(self) -> Branding:
+        """The portal's branding, checked (ConfigurationError names the bad variable)."""
+        return branding(self.portal_name, self.portal_logo, self.portal_accent, self.public_base())
 
     def server_keys(self) -> ServerKeys:
         """The configured server keys, else a random key for this process only."""

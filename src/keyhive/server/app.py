@@ -28,11 +28,13 @@ from keyhive.server.leaks import leaks_router
 from keyhive.server.methods import MethodGuard
 from keyhive.server.metrics import Metrics, MetricsMiddleware
 from keyhive.server.plans import plans_router
+from keyhive.server.portal import portal_router
 from keyhive.server.usage import usage_router
-from keyhive.server.web import dashboard_app
+from keyhive.server.web import dashboard_app, portal_app
 from keyhive.server.webhooks import webhooks_router
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
+from keyhive.service.portal import PORTAL_PATH
 
 try:
     from keyhive.server.oauth import oauth_router
@@ -128,6 +130,7 @@ def create_app(
         admin_router(async_hive, proxies),
         audit_head_router(async_hive, proxies),
         plans_router(async_hive, proxies),
+        portal_router(async_hive, proxies),
         leaks_router(service),
         webhooks_router(async_hive, proxies),
         health_router(service, metrics),
@@ -137,6 +140,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.mount("/dashboard", dashboard_app(service, "/dashboard"))
+    app.mount(PORTAL_PATH, portal_app(service, PORTAL_PATH))  # where portal links point
     problems.install(app)
     openapi.install(app)
     # Every route's own path and methods (included routers are wrapped, not copied).

@@ -1,4 +1,4 @@
-"""Regular expressions for the HTTP API's durations, rates and networks.
+"""Regular expressions for the HTTP API's durations, rates, networks, URLs and scopes.
 
 Each is a subset of what the library reads (``parse_duration``, ``RateLimit.parse``,
 ``normalize_networks``), cut so that every string it allows is also within the
@@ -34,6 +34,10 @@ def _ordered() -> str:
 
 #: A positive duration (``expires_in``).
 EXPIRY: Final = f"^({_SECONDS}|{_ordered()})$"
+#: How long a portal link lasts: 1 to 1440 minutes or 1 to 24 hours (``15m``, ``2h``).
+PORTAL_TTL: Final = (
+    r"^(([1-9]|[1-9][0-9]|[1-9][0-9]{2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440)m|([1-9]|1[0-9]|2[0-4])h)$"
+)
 #: A duration or none at all (``grace``).
 GRACE: Final = f"^(0|0s|{_SECONDS}|{_ordered()})$"
 #: ``N/unit`` with a named unit, or a window of seconds, minutes, hours or days (<= 31 d).
@@ -67,3 +71,44 @@ _IPV6: Final = "|".join(
 NETWORK: Final = (
     rf"^({_IPV4}(/(3[0-2]|[12]?[0-9]))?|({_IPV6})(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
 )
+
+_PORT: Final = (
+    r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+)
+#: An absolute http(s) URL as ``urlsplit`` reads it: a host (a name, an IPv4 or a bracketed
+#: IPv6 address without the embedded-IPv4 forms), a port, path and query; no credentials
+#: (no ``@`` in the host), no ``#fragment``, no spaces.
+HTTP_URL: Final = (
+    r"^[hH][tT][tT][pP][sS]?://([A-Za-z0-9._~%!$&'()*+,;=-]+|\[("
+    + _IPV6
+    + r")\])"
+    + f"(:{_PORT})?"
+    + r"([/?][!-\"$-~]*)?$"
+)
+
+#: What a scope's two parts are made of (keyhive.core.scopes), lowercase letters aside.
+_SCOPE_OTHERS: Final = "A-Z0-9_.\\-/"
+_SCOPE_CHARS: Final = "a-z" + _SCOPE_OTHERS
+
+
+def _lowercase_but(letter: str) -> str:
+    """The range a-z without ``letter``, in character-class syntax."""
+    before = "a" if letter == "b" else f"a-{chr(ord(letter) - 1)}" if letter > "a" else ""
+    after = "z" if letter == "y" else f"{chr(ord(letter) + 1)}-z" if letter < "z" else ""
+    return before + after
+
+
+def _except_word(word: str, longest: int) -> str:
+    """1 to ``longest`` scope characters, but never exactly the lowercase ``word``
+    (without lookaround: another length, or first differing from ``word`` at some i)."""
+    one = f"[{_SCOPE_CHARS}]"
+    differing = [
+        word[:i] + f"[{_lowercase_but(word[i])}{_SCOPE_OTHERS}]" + one + f"{{{len(word) - 1 - i}}}"
+        for i in range(len(word))
+    ]
+    lengths = [f"{one}{{1,{len(word) - 1}}}", f"{one}{{{len(word) + 1},{longest}}}"]
+    return "(" + "|".join(lengths + differing) + ")"
+
+
+#: A scope that is not one of keyhive's own (``keyhive:...``): what a portal may grant.
+GRANTABLE_SCOPE: Final = rf"^(\*|{_except_word('keyhive', 64)}:([{_SCOPE_CHARS}]{{1,64}}|\*))$"

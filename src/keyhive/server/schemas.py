@@ -79,7 +79,7 @@ def _utc(value: datetime) -> datetime:
         return _EARLIEST if value.year == 1 else _LATEST
 
 
-def _whole(value: object) -> object:
+def whole(value: object) -> object:
     """A JSON integer: an int, or a number with no fraction (``5.0`` is 5 in JSON Schema);
     never a string or a boolean."""
     if isinstance(value, float) and value.is_integer():
@@ -167,11 +167,11 @@ Cost = Annotated[
         le=MAX_COST,
         description="what this request spends from rate limits and credits (0: nothing)",
     ),
-    BeforeValidator(_whole),
+    BeforeValidator(whole),
 ]
 RoleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$", examples=["reader"])]
 RoleNames = Annotated[list[RoleName], Field(max_length=MAX_ROLES)]
-Credits = Annotated[StrictInt, Field(ge=0, le=10**15), BeforeValidator(_whole)]
+Credits = Annotated[StrictInt, Field(ge=0, le=10**15), BeforeValidator(whole)]
 Refill = Literal["day", "month", "daily", "monthly"]
 Networks = Annotated[
     list[Annotated[str, Field(max_length=64, pattern=patterns.NETWORK)]],

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keyhive.core.validation import TEXT_PATTERN
 from keyhive.core.webhooks import EVENT_TYPES, MAX_DESCRIPTION, MAX_URL
+from keyhive.server import patterns
 
 #: ``*`` and EVENT_TYPES (a test keeps the two in step).
 EventType = Literal[
@@ -26,22 +27,8 @@ EventType = Literal[
 ]
 
 
-_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-_H = "[0-9A-Fa-f]{1,4}"
-#: RFC 3986's IPv6address without the embedded-IPv4 forms, as Python's urlsplit reads it.
-_IPV6 = (
-    f"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}"
-    f"|({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}"
-    f"|{_H}:((:{_H}){{1,6}})|:((:{_H}){{1,7}}|:))"
-)
 #: What ``keyhive.core.webhooks.check_url`` accepts, as a pattern the document can state.
-URL_PATTERN: Final = (
-    r"^[hH][tT][tT][pP][sS]?://([A-Za-z0-9._~%!$&'()*+,;=-]+|\["
-    + _IPV6
-    + r"\])"
-    + f"(:{_PORT})?"
-    + r"([/?][!-\"$-~]*)?$"
-)
+URL_PATTERN: Final = patterns.HTTP_URL
 
 
 class WebhookCreate(BaseModel):

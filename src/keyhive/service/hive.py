@@ -3,9 +3,10 @@ audit log.
 
 Each concept lives in its own module (clients.py, secrets.py, imports.py,
 legacy_imports.py, owners.py, roles.py, leaks.py, usage.py, browse.py, verifying.py,
-audit.py, bootstrap.py, webhooks.py, recovery.py); this class puts them together over
-one set of parts. The parts come from :func:`keyhive.counters.factory.build` (the one
-place that picks concrete backends), and :meth:`KeyHive.from_parts` takes them ready-made.
+audit.py, bootstrap.py, webhooks.py, recovery.py, portal.py); this class puts them
+together over one set of parts. The parts come from
+:func:`keyhive.counters.factory.build` (the one place that picks concrete backends),
+and :meth:`KeyHive.from_parts` takes them ready-made.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from keyhive.service.leaks import LeakResponse
 from keyhive.service.legacy_imports import LegacyImports
 from keyhive.service.owners import OwnerLimits
 from keyhive.service.pipeline import AccessTokens, Pipeline
+from keyhive.service.portal import PortalSessions
 from keyhive.service.recovery import Recovery
 from keyhive.service.roles import Roles
 from keyhive.service.usage import UsageAnalytics
@@ -43,6 +45,7 @@ ADMIN_CLIENT_NAME: Final = _ADMIN_CLIENT_NAME
 
 
 class KeyHive(
+    PortalSessions,
     LegacyImports,
     SeedImports,
     Bootstrap,

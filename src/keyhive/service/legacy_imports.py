@@ -90,10 +90,10 @@ class LegacyImports(SecretLifecycle):
                 with self.store.transaction() as tx:
                     for client in clients.values():
                         tx.insert_client(client)
-                        tx.append_audit(self._event(actor, "client.create", client, None, client))
+                        self._audit(tx, self._event(actor, "client.create", client, None, client))
                     for secret, key in zip(secrets, checked, strict=True):
                         tx.insert_secret(StoredSecret(secret, key.stored))
-                        tx.append_audit(self._event(actor, "secret.import", secret, None, secret))
+                        self._audit(tx, self._event(actor, "secret.import", secret, None, secret))
             except IdTaken:
                 continue  # a fresh id collided: try again with new ones
             for secret in secrets:

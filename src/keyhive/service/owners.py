@@ -62,7 +62,7 @@ class OwnerLimits(HiveBase):
             after = dataclasses.replace(before, **changes, updated_at=now)
             if changes:
                 tx.save_owner(name, changes, now)
-            tx.append_audit(self._event(actor, "owner.update", after, before, after))
+            self._audit(tx, self._event(actor, "owner.update", after, before, after))
         self._changed("owner", name)
         return after
 

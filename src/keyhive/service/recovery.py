@@ -50,15 +50,15 @@ class Recovery(SecretLifecycle):
             if client is None:
                 client = Client(client_id, ADMIN_CLIENT_NAME, ADMIN_OWNER, {}, True, now)
                 tx.insert_client(client)
-                tx.append_audit(self._event(actor, "client.create", client, None, client))
+                self._audit(tx, self._event(actor, "client.create", client, None, client))
             elif not client.enabled:
                 after = dataclasses.replace(client, enabled=True)
                 tx.patch_client(client_id, {"enabled": True})
-                tx.append_audit(self._event(actor, "client.enable", after, client, after))
+                self._audit(tx, self._event(actor, "client.enable", after, client, after))
                 enabled.append(True)
             tx.insert_secret(stored)
-            tx.append_audit(self._event(actor, "secret.issue", secret, None, secret))
-            tx.append_audit(self._event(actor, RECOVER_ACTION, secret, None, secret))
+            self._audit(tx, self._event(actor, "secret.issue", secret, None, secret))
+            self._audit(tx, self._event(actor, RECOVER_ACTION, secret, None, secret))
 
         issued = self._insert_new(template, write)
         if enabled:

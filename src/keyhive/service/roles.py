@@ -46,7 +46,7 @@ class Roles(HiveBase):
         try:
             with self.store.transaction() as tx:
                 tx.insert_role(role)
-                tx.append_audit(self._event(actor, "role.create", role, None, role))
+                self._audit(tx, self._event(actor, "role.create", role, None, role))
         except IdTaken:
             raise Conflict(f"role {role.name} exists already") from None
         self._changed("role", role.name)
@@ -92,7 +92,7 @@ class Roles(HiveBase):
             after = dataclasses.replace(before, **wanted, updated_at=now)
             if wanted:
                 tx.patch_role(name, wanted, now)
-            tx.append_audit(self._event(actor, "role.update", after, before, after))
+            self._audit(tx, self._event(actor, "role.update", after, before, after))
         self._changed("role", name)
         return after
 
@@ -104,6 +104,6 @@ class Roles(HiveBase):
             if before is None:
                 raise NotFound("role", name)
             tx.delete_role(name, self.clock.now())
-            tx.append_audit(self._event(actor, "role.delete", before, before, None))
+            self._audit(tx, self._event(actor, "role.delete", before, before, None))
         self._changed("role", name)
         return before

@@ -57,13 +57,48 @@ class SecretLifecycle(ClientLifecycle):
         their scopes to ``scopes``. Returns after the write committed (on SQLite: synced
         to disk).
         """
+        template = self._secret_template(
+            self.get_client(client_id).client_id,
+            scopes=scopes,
+            name=name,
+            expires_in=expires_in,
+            expires_at=expires_at,
+            prefix=prefix,
+            rate=rate,
+            credits=credits,
+            refill=refill,
+            allowed_ips=allowed_ips,
+            roles=roles,
+        )
+
+        def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
+            tx.insert_secret(stored)
+            self._audit(tx, self._event(actor, "secret.issue", secret, None, secret))
+
+        return self._insert_new(template, insert)
+
+    def _secret_template(
+        self,
+        client_id: str,
+        *,
+        scopes: Iterable[str] = (),
+        name: str | None = None,
+        expires_in: timedelta | str | None = None,
+        expires_at: datetime | None = None,
+        prefix: str | None = None,
+        rate: RateInput = None,
+        credits: int | None = None,
+        refill: str | None = None,
+        allowed_ips: Iterable[str] = (),
+        roles: Iterable[str] = (),
+    ) -> Secret:
+        """A new secret's fields, checked (its id comes with its token in _insert_new)."""
         wanted_roles = self._existing_roles(roles)
-        client = self.get_client(client_id)
         now = self.clock.now()
         checked_credits, checked_refill = validate_credits(credits, refill)
-        template = Secret(
+        return Secret(
             secret_id="",
-            client_id=client.client_id,
+            client_id=client_id,
             name=check.text(name, "name", optional=True),
             scopes=normalize_scopes(scopes),
             prefix=validate_prefix(prefix) if prefix is not None else self.prefix,
@@ -76,12 +111,6 @@ class SecretLifecycle(ClientLifecycle):
             allowed_ips=normalize_networks(allowed_ips),
             roles=wanted_roles,
         )
-
-        def insert(tx: Transaction, secret: Secret, stored: StoredSecret) -> None:
-            tx.insert_secret(stored)
-            self._audit(tx, self._event(actor, "secret.issue", secret, None, secret))
-
-        return self._insert_new(template, insert)
 
     def _insert_new(self, template: Secret, write: Any, *, rotating: str | None = None) -> Issued:
         """Make a token and write it with ``write(tx, secret, stored)``, retrying on an id

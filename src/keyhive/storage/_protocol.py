@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Code, Owner, Role, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
 from keyhive.storage.oauth import OAuthStore
@@ -151,6 +152,25 @@ class Transaction(Protocol):
     def delete_role(self, name: str, now: datetime) -> None:
         """Remove a role. Conflict if a secret that is not revoked holds it; revoked
         secrets (which never verify again) lose it with the role."""
+
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner_keys(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        """The owner's clients and every secret of theirs, read under a lock that every
+        other ``lock_owner`` of this owner waits for until this transaction ends (an
+        advisory lock on PostgreSQL; SQLite's write lock; the memory store's lock)."""
+        ...
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        """Add a portal session with the digest of its one-time code."""
+        ...
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        """Mark the session of this code opened at ``now`` if it is unopened and unexpired,
+        and return it; None otherwise. Of two racing claims, one wins."""
+        ...
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        """Forget sessions that expired before ``expired_before``; how many."""
         ...
 
 
@@ -308,3 +328,6 @@ class Store(Protocol):
         """Record what owners' credit counters had spent: owner -> (period, used), kept as
         a maximum within a period (like a secret's)."""
         ...
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None: ...

@@ -13,6 +13,7 @@ from typing import Any
 from keyhive.core.audit_chain import SealedEvent, seal
 from keyhive.core.errors import ClientNotFound, Conflict, IdTaken, NotFound, SecretNotFound
 from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
@@ -26,6 +27,7 @@ from keyhive.storage._protocol import (
     Usage,
 )
 from keyhive.storage.oauth_memory import MemoryOAuthStore
+from keyhive.storage.portal_memory import PortalRecords
 from keyhive.storage.usage_memory import UsageBuckets
 from keyhive.storage.webhooks import WebhookRecord
 from keyhive.storage.webhooks_memory import MemoryWebhookStore
@@ -47,6 +49,7 @@ class _State:
         self.webhook_next = 0
         self.owners: dict[str, Owner] = {}
         self.roles: dict[str, Role] = {}
+        self.portal = PortalRecords()
 
 
 class _MemoryTransaction:
@@ -213,6 +216,24 @@ class _MemoryTransaction:
                 stored, secret=dataclasses.replace(stored.secret, roles=kept)
             )
         del self._s.roles[name]
+
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner_keys(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        clients = sorted(
+            (c for c in self._s.clients.values() if c.owner == owner), key=lambda c: c.client_id
+        )
+        ids = {c.client_id for c in clients}
+        secrets = [s.secret for s in self._s.secrets.values() if s.secret.client_id in ids]
+        return clients, sorted(secrets, key=lambda s: (s.created_at, s.secret_id))
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        self._s.portal.insert(session, code_digest)
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        return self._s.portal.claim(code_digest, now)
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        return self._s.portal.delete_expired(expired_before)
 
 
 class MemoryStore:
@@ -463,3 +484,8 @@ class MemoryStore:
                     credits_period=period,
                     credits_used=max(old.credits_used, used) if same else used,
                 )
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None:
+        with self._lock:
+            return self._state.portal.sessions.get(session_id)

@@ -264,3 +264,22 @@ secret_roles = Table(
     Column("role", String(64), ForeignKey("roles.name"), primary_key=True),
     Index("ix_secret_roles_role", "role"),
 )
+
+# -- portal sessions --
+#: Sessions of the self-service portal (keyhive.core.portal). The one-time code is kept
+#: only as its SHA-256 digest (unique: a code opens one session); ``opened_at`` is set
+#: once, by the first use of the code, with a conditional UPDATE that one request wins.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("code_digest", String(64), nullable=False, unique=True),
+    Column("owner", String(200), nullable=False, index=True),
+    Column("allowed_scopes", JSON, nullable=False),
+    Column("max_secrets", Integer, nullable=True),
+    Column("return_url", Text, nullable=True),
+    Column("created_by", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("opened_at", UTCDateTime, nullable=True),
+)

@@ -30,6 +30,7 @@ from keyhive.core.errors import (
     StorageUnavailable,
 )
 from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret, StoredSecret
+from keyhive.core.portal import PortalSession
 from keyhive.core.quotas import limits_from_json, limits_to_json
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
@@ -39,6 +40,7 @@ from keyhive.storage import (
     browse_sql,
     leaks_sql,
     plans_sql,
+    portal_sql,
     usage_sql,
     webhooks_sql,
 )
@@ -358,6 +360,23 @@ class _SqlTransaction:
     def delete_role(self, name: str, now: datetime) -> None:
         plans_sql.delete_role(self._c, name, now)
 
+    # -- portal sessions -------------------------------------------------------------------
+    def lock_owner_keys(self, owner: str) -> tuple[list[Client], list[Secret]]:
+        portal_sql.take_owner_lock(self._c, owner)
+        clients = [_client(row) for row in portal_sql.owner_clients(self._c, owner)]
+        ids = [c.client_id for c in clients]
+        found = _read_secrets(self._c, t.secrets.c.client_id.in_(ids)) if ids else []
+        return clients, [s.secret for s in found]
+
+    def insert_portal_session(self, session: PortalSession, code_digest: str) -> None:
+        portal_sql.insert(self._c, session, code_digest)
+
+    def claim_portal_code(self, code_digest: str, now: datetime) -> PortalSession | None:
+        return portal_sql.claim(self._c, code_digest, now)
+
+    def delete_portal_sessions(self, *, expired_before: datetime) -> int:
+        return portal_sql.delete_expired(self._c, expired_before)
+
 
 class SqlStore:
     """A Store on any SQLAlchemy URL keyhive supports (``sqlite:///``, ``postgresql+psycopg://``)."""
@@ -542,6 +561,7 @@ class SqlStore:
                 t.clients,
                 t.roles,
                 t.owners,
+                t.portal_sessions,
                 *_OAUTH_TABLES,
             ):
                 conn.execute(table.delete())
@@ -662,6 +682,11 @@ class SqlStore:
         if usage:
             with self._write() as conn:
                 plans_sql.record_owner_usage(conn, usage)
+
+    # -- portal sessions -------------------------------------------------------------------
+    def get_portal_session(self, session_id: str) -> PortalSession | None:
+        with self._connect() as conn:
+            return portal_sql.get(conn, session_id)
 
 
 _OAUTH_TABLES = (t.oauth_signing_keys, t.oauth_revoked_tokens)

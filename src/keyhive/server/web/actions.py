@@ -19,13 +19,8 @@ from starlette.responses import Response
 from keyhive.core.errors import KeyhiveError, NotFound
 from keyhive.core.model import Issued
 from keyhive.server.web import csrf, forms, views
-from keyhive.server.web.dashboard import (
-    Admin,
-    Dashboard,
-    admits,
-    message_for,
-    status_for,
-)
+from keyhive.server.web.dashboard import Admin, Dashboard, admits
+from keyhive.server.web.messages import message_for, status_for
 from keyhive.server.web.sessions import Session, is_https
 from keyhive.server.web.templating import iso, link
 from keyhive.service.hive import ADMIN_SCOPE, KeyHive

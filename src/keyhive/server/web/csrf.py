@@ -11,6 +11,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Final
 
+from markupsafe import Markup, escape
+
 from keyhive.server.web.sessions import Session
 
 FIELD: Final = "csrf_token"
@@ -27,3 +29,11 @@ def check(session: Session | None, form: Mapping[str, object]) -> None:
         raise CsrfFailure("the form has no valid CSRF token")
     if not hmac.compare_digest(given.encode(), session.csrf.encode()):
         raise CsrfFailure("the form has no valid CSRF token")
+
+
+def hidden_field(session: Session | None) -> Markup:
+    """The hidden input every form of ``session``'s pages carries."""
+    if session is None:
+        return Markup("")
+    field = f'<input type="hidden" name="{FIELD}" value="{escape(session.csrf)}">'
+    return Markup(field)  # noqa: S704 - the value is escaped

@@ -9,30 +9,29 @@ admin's secret_id as the audit actor; the facade's errors become readable pages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from keyhive.core.addresses import TrustedProxies
-from keyhive.core.errors import (
-    Conflict,
-    InvalidInput,
-    KeyhiveError,
-    NotFound,
-    StorageUnavailable,
-)
+from keyhive.core.errors import InvalidInput, NotFound
 from keyhive.core.model import Secret
 from keyhive.server.web import csrf, views
+from keyhive.server.web.endpoints import (
+    Endpoint,
+    Handler,
+    SignedOut,
+    guarded,
+    not_found_handler,
+)
 from keyhive.server.web.headers import SecurityHeaders
 from keyhive.server.web.sessions import Session, SessionCodec, is_https
 from keyhive.server.web.templating import link, make_templates
@@ -45,39 +44,12 @@ SIGN_IN_LIFETIME: Final = timedelta(hours=1)
 _KEYHIVE_ALL: Final = "keyhive:*"
 
 
-class SignedOut(Exception):
-    """The request has no live admin session: go to the sign-in page."""
-
-
 @dataclass(frozen=True, slots=True)
 class Admin:
     """The admin behind a session: their secret_id (the audit actor) and client's name."""
 
     secret_id: str
     client_name: str
-
-
-def status_for(exc: KeyhiveError) -> int:
-    """The HTTP status a facade error is shown with."""
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, StorageUnavailable):
-        return 503
-    if isinstance(exc, InvalidInput):
-        return 422
-    return 400
-
-
-def message_for(exc: KeyhiveError) -> str:
-    """A facade error as a sentence (ids are public; a not-found names the kind only)."""
-    if isinstance(exc, NotFound):
-        return f"No such {exc.kind}."
-    if isinstance(exc, StorageUnavailable):
-        return "The database is not answering right now; try again in a moment."
-    text = str(exc)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 class Dashboard:
@@ -137,7 +109,7 @@ class Dashboard:
         values = {
             "base": self.base,
             "admin": admin,
-            "csrf_input": _csrf_input(session),
+            "csrf_input": csrf.hidden_field(session),
             "error": None,
             "notice": None,
             "replace_url": None,
@@ -164,7 +136,8 @@ class Dashboard:
     def redirect(self, path: str, **params: Any) -> Response:
         return RedirectResponse(link(self.base, path, **params), status_code=303)
 
-    def to_sign_in(self, request: Request) -> Response:
+    def signed_out(self, request: Request) -> Response:
+        """No live admin session: to the sign-in page, forgetting the cookie."""
         response = self.redirect("/login")
         self.sessions.clear(response, secure=is_https(request))
         return response
@@ -177,50 +150,14 @@ def admits(secret: Secret, client_enabled: bool, now: Any) -> bool:
     return ADMIN_SCOPE in secret.scopes or _KEYHIVE_ALL in secret.scopes
 
 
-def _csrf_input(session: Session | None) -> Markup:
-    if session is None:
-        return Markup("")
-    field = f'<input type="hidden" name="{csrf.FIELD}" value="{escape(session.csrf)}">'
-    return Markup(field)  # noqa: S704 - the value is escaped
-
-
-Handler = Callable[[Dashboard, Request], Awaitable[Response]]
-
-
 def dashboard_app(hive: KeyHive, base: str = "/dashboard") -> Starlette:
     """The dashboard as an ASGI app, to mount at ``base``."""
     from keyhive.server.web import actions, pages
 
     board = Dashboard(hive, base)
 
-    def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(board, request)
-            except SignedOut:
-                return board.to_sign_in(request)
-            except csrf.CsrfFailure:
-                return board.message(
-                    request,
-                    "Form refused",
-                    "This form did not carry its security token (it may have expired). "
-                    "Go back, reload the page and try again.",
-                    status=403,
-                )
-            except KeyhiveError as exc:
-                return board.message(
-                    request, "Not possible", message_for(exc), status=status_for(exc)
-                )
-            except HTTPException:
-                raise
-            except Exception as exc:
-                route = getattr(request.scope.get("route"), "path", "?")
-                log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
-                return board.message(
-                    request, "Something went wrong", "The error was logged.", status=500
-                )
-
-        return endpoint
+    def bind(handler: Handler[Dashboard]) -> Endpoint:
+        return guarded(board, handler, log)
 
     routes = [
         Route("/", bind(pages.overview), methods=["GET"]),
@@ -241,13 +178,7 @@ def dashboard_app(hive: KeyHive, base: str = "/dashboard") -> Starlette:
         Mount("/static", StaticFiles(packages=[("keyhive.server.web", "static")]), name="static"),
     ]
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 404
-        text = "There is no such page." if status == 404 else "That request is not allowed here."
-        return board.message(
-            request, "Not found" if status == 404 else "Not allowed", text, status=status
-        )
-
+    not_found = not_found_handler(board)
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.add_middleware(SecurityHeaders)
     app.state.dashboard = board

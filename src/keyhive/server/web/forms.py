@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from starlette.datastructures import FormData
+
 from keyhive.core.errors import InvalidInput
 
 _SEPARATORS: Final = re.compile(r"[\s,]+")
@@ -36,6 +38,19 @@ def words(form: Mapping[str, Any], name: str) -> list[str]:
     """Items separated by spaces or commas (scopes, networks)."""
     text = field(form, name)
     return [item for item in _SEPARATORS.split(text) if item]
+
+
+def checked(form: FormData, name: str, *, limit: int = 64) -> list[str]:
+    """The values of a group of checkboxes (each ticked box sends one)."""
+    values = form.getlist(name)
+    if len(values) > limit:
+        raise InvalidInput(f"at most {limit} {name}", field=name)
+    found = []
+    for value in values:
+        if not isinstance(value, str) or len(value) > 200:
+            raise InvalidInput(f"{name} must be short text", field=name)
+        found.append(value.strip())
+    return [v for v in found if v]
 
 
 def count(form: Mapping[str, Any], name: str) -> int | None:

@@ -1,10 +1,11 @@
 """Browser sessions in a signed cookie: who signed in, until when, and the CSRF secret.
 
-The cookie holds no token, only the admin's public secret_id, an expiry and a random
-CSRF secret, signed (HMAC-SHA256 via itsdangerous) with a subkey of the server keys, so
-a copy of the database cannot forge one. Every server key can check a cookie, the
-newest signs it, so rotating the keys does not sign everyone out at once. A session
-without ``subject`` is anonymous: it only carries the CSRF secret of a sign-in form.
+The cookie holds no token, only a public id (the dashboard's admin secret_id, the
+portal's session id), an expiry and a random CSRF secret, signed (HMAC-SHA256 via
+itsdangerous) with a subkey of the server keys, so a copy of the database cannot forge
+one. Every server key can check a cookie, the newest signs it, so rotating the keys does
+not sign everyone out at once. A session without ``subject`` is anonymous: it only
+carries the CSRF secret of a sign-in form.
 """
 
 from __future__ import annotations
@@ -95,8 +96,20 @@ class SessionCodec:
             return None
         return Session(csrf, ends, subject)
 
-    def write(self, response: Response, session: Session, *, secure: bool) -> None:
-        """Set the cookie: HttpOnly, SameSite, Secure when the request came over HTTPS."""
+    def write(
+        self,
+        response: Response,
+        session: Session,
+        *,
+        secure: bool,
+        max_age: timedelta | None = None,
+    ) -> None:
+        """Set the cookie: HttpOnly, SameSite, Secure when the request came over HTTPS.
+
+        The browser keeps it for ``max_age`` (default: the codec's lifetime); a session
+        that ends at a set time passes the time left, so its cookie ends with it.
+        """
+        keep = self.lifetime if max_age is None else max(max_age, timedelta(0))
         value = self._serializer.dumps(
             {
                 "v": _VERSION,
@@ -108,7 +121,7 @@ class SessionCodec:
         response.set_cookie(
             self.cookie,
             value,
-            max_age=int(self.lifetime.total_seconds()),
+            max_age=int(keep.total_seconds()),
             path=self.path,
             secure=secure,
             httponly=True,

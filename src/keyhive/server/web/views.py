@@ -32,6 +32,8 @@ ACTIONS: Final = (
     "secret.rotate",
     "secret.revoke",
     "secret.update",
+    "portal.session.create",
+    "portal.session.open",
 )
 _CHAIN_LIMIT: Final = 25
 

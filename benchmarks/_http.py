@@ -85,11 +85,28 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run uvicorn with ``app`` on a free loopback port; yields the base URL."""
+def serve(
+    app: list[str], env: dict[str, str], log: Path, *, python: str = sys.executable
+) -> Iterator[str]:
+    """Run uvicorn with ``app`` on a free loopback port; yields the base URL.
+
+    ``python`` is the interpreter to run it with (a peer's venv has its own).
+    """
     port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", *app, "--host", HOST, "--port", str(port)]
+    cmd = [python, "-m", "uvicorn", *app, "--host", HOST, "--port", str(port)]
     cmd += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+    with server_process(cmd, env, log, port) as (base, _proc):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(
+    cmd: list[str], env: dict[str, str], log: Path, port: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a server command pinned to the server CPU until it listens on ``port``.
+
+    Yields the base URL and the process (whose CPU time part (e) reads); stops it after.
+    """
     with log.open("ab") as out:
         proc = subprocess.Popen(
             cmd,
@@ -112,7 +129,7 @@ def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not listen within 30 s; see {log}") from None
                 time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         stop(proc)
 
@@ -140,9 +157,11 @@ def start_wrk(
     script: str = "report.lua",
     headers: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    connections: int = CONNECTIONS,
 ) -> subprocess.Popen[str]:
-    """Start a wrk run (1 thread, 32 connections) with a script from benchmarks/wrk."""
-    cmd = [binary, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+    """Start a wrk run (1 thread, 32 connections unless told) with a script from
+    benchmarks/wrk."""
+    cmd = [binary, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
     cmd += ["-s", str(WRK_DIR / script)]
     for header in headers:
         cmd += ["-H", header]

@@ -82,7 +82,7 @@ def run(notes: list[str], *, quick: bool = False) -> dict[str, Any]:
     from keyhive.integrations.tokens import TokenVerifier
     from keyhive.service.oauth import AccessTokenVerifier, OAuthService
 
-    seconds = 0.3 if quick else 1.5
+    seconds = 0.3 if quick else 1.0
     fresh = 100 if quick else 1_000  # new tokens per round for each "new token" row
     settings = Settings(peppers=PEPPERS, oauth_issuer=ISSUER, oauth_audience=AUDIENCE)
     with KeyHive("memory://", settings=settings) as hive:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks._fmt import Goals, X, ops
+from benchmarks._fmt import Goals, X, ops, us
 
 
 def _value(figure: str, value: float) -> str:
-    if "(µs)" in figure:
-        return f"{value / 1000:.2f} ms"
     if "÷" in figure:
         return f"{value:.2f}{X}"
-    return ops(value)
+    return us(value) if figure.endswith("p99") else ops(value)
 
 
 def render(compare: dict[str, Any] | None, goals: Goals) -> list[str]:

@@ -46,7 +46,7 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
     out.append("")
     goal = apps["goal_of_ceiling"]
     for r in rows:
-        if not r["name"].startswith("keyhive") or r["framework"] not in ceiling:
+        if not r["name"].endswith("API key") or r["framework"] not in ceiling:
             continue
         share = r["rps"] / ceiling[r["framework"]]
         met = goals.mark(
@@ -58,6 +58,15 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
         out.append(
             f"- {r['framework']}, {r['name']}: {share:.2f}{X} the one-line check "
             f"(goal ≥ {goal}{X}: {met})"
+        )
+    key = next(
+        (r for r in rows if r["framework"] == "FastAPI" and r["name"].endswith("API key")), None
+    )
+    jwt = next((r for r in rows if r["name"].endswith("(JWT)")), None)
+    if jwt and key:
+        out.append(
+            f"- FastAPI, keyhive with an access token ÷ with an API key: "
+            f"{jwt['rps'] / key['rps']:.2f}{X} (context for part (h))"
         )
     gate = next((r for r in rows if r["name"].startswith("fastapi-keygate")), None)
     key = next(

@@ -48,7 +48,8 @@ def part_e(cpu: dict[str, Any] | None, goals: Goals) -> list[str]:
         "|---|---:|---:|---:|---|---|",
     ]
     base = wrong["baselines"]
-    for label, batch in zip(("before (i)", "between", "after (ii)"), base, strict=True):
+    labels = ("before the first pass", "between the passes", "after the second pass")
+    for label, batch in zip(labels, base, strict=True):
         out.append(
             f"| bad checksum, no lookup ({label}) | {batch['requests']:,} "
             f"| {us(batch['cpu_us_per_request'])} | {NONE} | {NONE} | {_statuses(batch)} |"

@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 DB     ?= sqlite:///./keyhive.db
 
-.PHONY: run test lint cov bench screenshots clean
+.PHONY: run test lint cov bench bench-quick screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# A smoke run of every part (small counts, 1 s rounds); writes benchmarks/results/partial.*,
+# never docs/benchmarks.md. One part alone: $(BIN)/python -m benchmarks --only e --quick
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
 
 # Pictures of every dashboard page for docs/dashboard.md (Debian's /usr/bin/chromium).
 screenshots: $(STAMP)

@@ -158,13 +158,15 @@ def _status(url: str, token: str) -> int:
         return int(exc.code)
 
 
-def run(notes: list[str], *, seconds: float = 9.0) -> dict[str, Any]:
+def run(
+    notes: list[str], *, seconds: float = 9.0, warmup: float = 2.0, rounds: int = ROUNDS
+) -> dict[str, Any]:
     """Part (d); rows for straight, ceiling and keyhive, or why it was skipped."""
     wrk_binary = ensure_wrk(notes)
     nginx = find_nginx(notes)
     if wrk_binary is None or nginx is None or not server_available():
         return {"skipped": "wrk, nginx or keyhive's server unavailable"}
-    per_round = max(1, round(seconds / ROUNDS))
+    per_round = max(1, round(seconds / rounds))
     with tempfile.TemporaryDirectory(prefix="keyhive-gw-") as name, contextlib.ExitStack() as stack:
         tmp = Path(name)
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -198,11 +200,11 @@ def run(notes: list[str], *, seconds: float = 9.0) -> dict[str, Any]:
         if _status(urls["keyhive"], tokens["wrong"]) != 401:
             return {"skipped": "keyhive did not refuse a wrong token through nginx"}
         headers = (f"Authorization: Bearer {tokens['token']}",)
-        print(f"  nginx: warm-up, then {ROUNDS} alternating rounds of {per_round} s ...")
+        print(f"  nginx: warm-up, then {rounds} alternating rounds of {per_round} s ...")
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
         for url in urls.values():
-            wrk(wrk_binary, url, 2, headers=headers)
-        for _ in range(ROUNDS):
+            wrk(wrk_binary, url, warmup, headers=headers)
+        for _ in range(rounds):
             for name, url in urls.items():
                 runs[name].append(wrk(wrk_binary, url, per_round, headers=headers))
     rows = {name: _combine(r) for name, r in runs.items()}

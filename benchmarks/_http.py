@@ -85,11 +85,28 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run uvicorn with ``app`` on a free loopback port; yields the base URL."""
+def serve(
+    app: list[str], env: dict[str, str], log: Path, *, python: str = sys.executable
+) -> Iterator[str]:
+    """Run uvicorn with ``app`` on a free loopback port; yields the base URL.
+
+    ``python`` is the interpreter to run it with (a peer's venv has its own).
+    """
     port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", *app, "--host", HOST, "--port", str(port)]
+    cmd = [python, "-m", "uvicorn", *app, "--host", HOST, "--port", str(port)]
     cmd += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+    with server_process(cmd, env, log, port) as (base, _proc):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(
+    cmd: list[str], env: dict[str, str], log: Path, port: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a server command pinned to the server CPU until it listens on ``port``.
+
+    Yields the base URL and the process (whose CPU time part (e) reads); stops it after.
+    """
     with log.open("ab") as out:
         proc = subprocess.Popen(
             cmd,
@@ -112,7 +129,7 @@ def serve(app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not listen within 30 s; see {log}") from None
                 time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         stop(proc)
 
@@ -140,9 +157,11 @@ def start_wrk(
     script: str = "report.lua",
     headers: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    connections: int = CONNECTIONS,
 ) -> subprocess.Popen[str]:
-    """Start a wrk run (1 thread, 32 connections) with a script from benchmarks/wrk."""
-    cmd = [binary, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
+    """Start a wrk run (1 thread, 32 connections unless told) with a script from
+    benchmarks/wrk."""
+    cmd = [binary, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
     cmd += ["-s", str(WRK_DIR / script)]
     for header in headers:
         cmd += ["-H", header]
@@ -225,7 +244,12 @@ def _combine(runs: list[dict[str, Any]], raw_rps: float | None = None) -> dict[s
 
 
 def run(
-    notes: list[str], *, warmup: float = 2.0, seconds: float = 9.0, wait_for_server: float = 0.0
+    notes: list[str],
+    *,
+    warmup: float = 2.0,
+    seconds: float = 9.0,
+    wait_for_server: float = 0.0,
+    rounds: int = ROUNDS,
 ) -> dict[str, Any]:
     """Parts (b) and (c); returns their rows, or notes saying why something was skipped.
 
@@ -236,14 +260,14 @@ def run(
     if binary is None:
         return {"skipped": "wrk unavailable"}
     server_cpu, load_cpu = _cpus()
-    per_round = max(1, round(seconds / ROUNDS))
+    per_round = max(1, round(seconds / rounds))
     version = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
     setup = {
         "wrk": version.stdout.strip().splitlines()[0:1],
         "connections": CONNECTIONS,
         "wrk_threads": 1,
         "warmup_seconds": warmup,
-        "rounds": ROUNDS,
+        "rounds": rounds,
         "seconds_per_round": per_round,
         "server_cpu": server_cpu,
         "load_cpu": load_cpu,
@@ -293,11 +317,11 @@ def run(
             ]
             baseline["keyhive POST /v1/verify (cache hit)"] = raw_post
             baseline["keyhive GET /v1/auth (cache hit)"] = raw_get
-        print(f"  warm-up, then {ROUNDS} alternating rounds of {per_round} s ...", flush=True)
+        print(f"  warm-up, then {rounds} alternating rounds of {per_round} s ...", flush=True)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
         for _name, url, kwargs in targets:
             wrk(binary, url, warmup, **kwargs)
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for name, url, kwargs in targets:
                 runs[name].append(wrk(binary, url, per_round, **kwargs))
         raws = {name: _combine(runs[name]) for name in (raw_get, raw_post) if name in runs}
@@ -311,7 +335,7 @@ def run(
                 )
         if keyhive_url is not None:
             bad = (f"Authorization: Bearer {tokens['wrong']}",)
-            out["flood"] = _flood(binary, keyhive_url, per_round, good["headers"], bad)
+            out["flood"] = _flood(binary, keyhive_url, per_round, good["headers"], bad, rounds)
     return out
 
 
@@ -332,12 +356,17 @@ def _check(url: str, tokens: dict[str, str]) -> None:
 
 
 def _flood(
-    binary: str, url: str, per_round: int, good: tuple[str, ...], bad: tuple[str, ...]
+    binary: str,
+    url: str,
+    per_round: int,
+    good: tuple[str, ...],
+    bad: tuple[str, ...],
+    rounds: int = ROUNDS,
 ) -> dict[str, Any]:
     """Part (c): /v1/auth quiet, then while a second wrk floods wrong secrets; alternating."""
-    print(f"  flood: {ROUNDS} rounds of quiet, then flooded /v1/auth ...", flush=True)
+    print(f"  flood: {rounds} rounds of quiet, then flooded /v1/auth ...", flush=True)
     quiet, loud, floods = [], [], []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         quiet.append(wrk(binary, url + "/v1/auth", per_round, headers=good))
         flood = start_wrk(binary, url + "/v1/auth", per_round + 2, script="flood.lua", headers=bad)
         time.sleep(1.0)

@@ -39,7 +39,13 @@ PEERS: Final = (
         "drf_api_key.py",
         ("djangorestframework-api-key==3.1.0", "django>=4.2", "djangorestframework>=3.14"),
     ),
-    Peer("fastapi-keygate", "fastapi_keygate.py", ("fastapi-keygate==0.5.1",)),
+    # uvicorn for part (g), which serves the gate's dependency: the version of keyhive's
+    # own .venv, so that every FastAPI row there runs on the same server.
+    Peer(
+        "fastapi-keygate",
+        "fastapi_keygate.py",
+        ("fastapi-keygate==0.5.1", "uvicorn[standard]==0.54.0"),
+    ),
     Peer("keyshield", "keyshield_peer.py", ("keyshield[argon2,aiocache]==2.0.1",)),
 )
 
@@ -107,11 +113,13 @@ def run_peer(peer: Peer, n: int, seconds: float) -> dict[str, Any]:
     return result
 
 
-def run(seconds: float = 3.0) -> list[dict[str, Any]]:
-    """Every peer at every N, one after the other (never two loads at once)."""
+def run(seconds: float = 3.0, *, quick: bool = False) -> list[dict[str, Any]]:
+    """Every peer at every N, one after the other (never two loads at once); ``quick``
+    smoke-tests them at N = 1,000 and 10,000 for half a second."""
     results = []
+    sizes, seconds = ((1_000, 10_000), 0.5) if quick else (SIZES, seconds)
     for peer in PEERS:
-        for n in SIZES:
+        for n in sizes:
             print(f"  {peer.name}, N={n:,} ...", flush=True)
             results.append(run_peer(peer, n, seconds))
     return results

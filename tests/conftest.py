@@ -6,6 +6,7 @@ Hashing uses the ``cheapest`` profile (tests only) unless a test asks for real c
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,19 @@ VECTORS = Path(__file__).resolve().parent / "vectors"
 def load_vectors(name: str) -> Any:
     """A vector file: the copy in tests/vectors (committed), identical to ../shared/vectors."""
     return json.loads((VECTORS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Put os.environ back after every test. ``keyhive serve`` hands its settings to
+    uvicorn's workers through the environment, so a CLI test that runs it in process
+    would otherwise leave KEYHIVE_* behind for every later test and the servers they
+    start (a KEYHIVE_REDIS_URL of an unreachable host made later servers slow)."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

@@ -432,29 +432,18 @@ class Pipeline:
 
     def _read(self, presented: Presented) -> Known:
         """What the store holds for the lookup, with the client's owner's limits and the
-        scopes of the candidates' roles: a few reads, remembered by the cache."""
+        scopes of the candidates' roles: one read (the same work for an id nobody holds),
+        remembered by the cache."""
         kind, ident = presented.lookup[0], presented.lookup[2:]
-        if kind == "c":
-            client = self.store.get_client(ident)
-            if client is None:
-                return NOTHING
-            candidates = tuple(
-                s
-                for s in self.store.list_secrets(ident)
-                if s.secret.prefix is None and s.secret.legacy_id is None
-            )
-        else:
-            stored = self.store.get_secret(ident) if kind == "s" else self.store.get_legacy(ident)
-            if stored is None:
-                return NOTHING
-            client = self.store.get_client(stored.secret.client_id)
-            candidates = (stored,)
-        if client is None:  # pragma: no cover - foreign keys prevent it
+        record = self.store.read_lookup(kind, ident)
+        client = record.client
+        if client is None or (kind != "c" and not record.secrets):
             return NOTHING
-        owner = self.store.get_owner(client.owner) if client.owner is not None else None
-        names = sorted({role for c in candidates for role in c.secret.roles})
-        roles = {n: r.scopes for n, r in self.store.get_roles(names).items()} if names else {}
-        return Known(client, candidates, owner if owner and owner.metered else None, roles)
+        owner = record.owner
+        roles = {name: role.scopes for name, role in record.roles.items()}
+        return Known(
+            client, tuple(record.secrets), owner if owner and owner.metered else None, roles
+        )
 
     # -- matching ----------------------------------------------------------------------------
     def _match(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from keyhive.core.audit_chain import SealedEvent
 from keyhive.core.model import AuditEvent, Client, Code, Owner, Role, Secret, StoredSecret
@@ -34,6 +34,16 @@ class Usage:
     credits_used: int = 0
     #: Verdicts per (UTC hour, code), every attributable code: added to the hourly buckets.
     codes: Mapping[tuple[datetime, Code], int] = field(default_factory=dict)
+
+
+class LookupRecord(NamedTuple):
+    """Everything a first verification of a lookup reads (see :meth:`Store.read_lookup`):
+    no client means nothing is known by that lookup."""
+
+    client: Client | None
+    secrets: list[StoredSecret]
+    owner: Owner | None
+    roles: dict[str, Role]
 
 
 #: Fields of a secret that an admin change may write (``Transaction.patch_secret``).
@@ -318,6 +328,13 @@ class Store(Protocol):
 
     def list_roles(self) -> list[Role]:
         """Every role, by name."""
+        ...
+
+    def read_lookup(self, kind: str, ident: str) -> LookupRecord:
+        """In one read, a lookup's secrets (``s`` a secret id, ``l`` an imported key's
+        handle, ``c`` a client's secrets presented with its client_id), their client, the
+        client's owner's limits and the roles the secrets hold. SQL stores do the same
+        work whether or not anything is found."""
         ...
 
     def get_legacy(self, legacy_id: str) -> StoredSecret | None:

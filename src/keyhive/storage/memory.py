@@ -23,6 +23,7 @@ from keyhive.storage._protocol import (
     OWNER_FIELDS,
     ROLE_FIELDS,
     SECRET_FIELDS,
+    LookupRecord,
     Transaction,
     Usage,
 )
@@ -465,12 +466,38 @@ class MemoryStore:
         with self._lock:
             return sorted(self._state.roles.values(), key=lambda r: r.name)
 
+    def read_lookup(self, kind: str, ident: str) -> LookupRecord:
+        with self._lock:
+            state = self._state
+            if kind == "c":
+                client = state.clients.get(ident)
+                found = [
+                    s
+                    for s in state.secrets.values()
+                    if s.secret.client_id == ident
+                    and s.secret.prefix is None
+                    and s.secret.legacy_id is None
+                ]
+            elif kind in ("s", "l"):
+                one = state.secrets.get(ident) if kind == "s" else self._legacy(ident)
+                found = [one] if one is not None else []
+                client = state.clients.get(one.secret.client_id) if one is not None else None
+            else:
+                raise ValueError(f"unknown lookup kind: {kind!r}")
+            found.sort(key=lambda s: (s.secret.created_at, s.secret.secret_id))
+            owner = state.owners.get(client.owner) if client and client.owner else None
+            held = {role for s in found for role in s.secret.roles}
+            roles = {name: state.roles[name] for name in sorted(held) if name in state.roles}
+        return LookupRecord(client, found, owner, roles)
+
+    def _legacy(self, legacy_id: str) -> StoredSecret | None:
+        return next(
+            (s for s in self._state.secrets.values() if s.secret.legacy_id == legacy_id), None
+        )
+
     def get_legacy(self, legacy_id: str) -> StoredSecret | None:
         with self._lock:
-            return next(
-                (s for s in self._state.secrets.values() if s.secret.legacy_id == legacy_id),
-                None,
-            )
+            return self._legacy(legacy_id)
 
     def record_owner_usage(self, usage: Mapping[str, tuple[str, int]]) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ from keyhive.storage import schema as t
 from keyhive.storage._protocol import OWNER_FIELDS, ROLE_FIELDS
 
 
-def _owner(row: Any) -> Owner:
+def owner_from_row(row: Any) -> Owner:
     return Owner(
         owner=row.owner,
         rate_limits=limits_from_json(row.rate_limits),
@@ -34,7 +34,7 @@ def _owner(row: Any) -> Owner:
     )
 
 
-def _role(row: Any) -> Role:
+def role_from_row(row: Any) -> Role:
     return Role(
         name=row.name,
         scopes=tuple(row.scopes or ()),
@@ -47,7 +47,7 @@ def _role(row: Any) -> Role:
 # -- owners --------------------------------------------------------------------------------
 def get_owner(conn: Connection, owner: str) -> Owner | None:
     row = conn.execute(sa.select(t.owners).where(t.owners.c.owner == owner)).first()
-    return _owner(row) if row else None
+    return owner_from_row(row) if row else None
 
 
 def lock_owner(conn: Connection, owner: str) -> Owner:
@@ -60,7 +60,7 @@ def lock_owner(conn: Connection, owner: str) -> Owner:
         except IntegrityError:  # a rival made it meanwhile: lock theirs
             pass
     query = sa.select(t.owners).where(t.owners.c.owner == owner).with_for_update()
-    return _owner(conn.execute(query).one())
+    return owner_from_row(conn.execute(query).one())
 
 
 def save_owner(conn: Connection, owner: str, changes: Mapping[str, Any], at: datetime) -> None:
@@ -97,17 +97,17 @@ def get_roles(conn: Connection, names: Sequence[str]) -> dict[str, Role]:
     if not names:
         return {}
     rows = conn.execute(sa.select(t.roles).where(t.roles.c.name.in_(sorted(set(names)))))
-    return {row.name: _role(row) for row in rows}
+    return {row.name: role_from_row(row) for row in rows}
 
 
 def list_roles(conn: Connection) -> list[Role]:
-    return [_role(row) for row in conn.execute(sa.select(t.roles).order_by(t.roles.c.name))]
+    return [role_from_row(row) for row in conn.execute(sa.select(t.roles).order_by(t.roles.c.name))]
 
 
 def lock_role(conn: Connection, name: str) -> Role | None:
     query = sa.select(t.roles).where(t.roles.c.name == name)
     row = conn.execute(query.with_for_update()).first()
-    return _role(row) if row else None
+    return role_from_row(row) if row else None
 
 
 def insert_role(conn: Connection, role: Role) -> None:

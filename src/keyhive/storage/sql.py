@@ -31,7 +31,7 @@ from keyhive.core.errors import (
 )
 from keyhive.core.model import AuditEvent, Client, Owner, Role, Secret, StoredSecret
 from keyhive.core.portal import PortalSession
-from keyhive.core.quotas import limits_from_json, limits_to_json
+from keyhive.core.quotas import limits_to_json
 from keyhive.core.scopes import ADMIN_GRANTS
 from keyhive.core.usage import UsageRow
 from keyhive.core.webhooks import Event, Webhook
@@ -39,13 +39,20 @@ from keyhive.storage import (
     audit_chain_sql,
     browse_sql,
     leaks_sql,
+    lookup_sql,
     plans_sql,
     portal_sql,
     usage_sql,
     webhooks_sql,
 )
 from keyhive.storage import schema as t
-from keyhive.storage._protocol import CLIENT_FIELDS, SECRET_FIELDS, Transaction, Usage
+from keyhive.storage._protocol import (
+    CLIENT_FIELDS,
+    SECRET_FIELDS,
+    LookupRecord,
+    Transaction,
+    Usage,
+)
 from keyhive.storage.oauth_sql import SqlOAuthStore
 from keyhive.storage.webhooks_sql import SqlWebhookStore
 
@@ -96,15 +103,7 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def _client(row: Any) -> Client:
-    return Client(
-        client_id=row.client_id,
-        name=row.name,
-        owner=row.owner,
-        metadata=row.metadata or {},
-        enabled=bool(row.enabled),
-        created_at=row.created_at,
-    )
+_client = lookup_sql.client_from_row
 
 
 def _client_values(client: Client) -> dict[str, Any]:
@@ -149,45 +148,15 @@ def _read_secrets(conn: Connection, where: Any) -> list[StoredSecret]:
     if not rows:
         return []
     ids = [row.secret_id for row in rows]
-    scopes: dict[str, list[str]] = {i: [] for i in ids}
+    scopes: dict[str, list[str]] = {}
     for sid, scope in conn.execute(
         sa.select(t.secret_scopes.c.secret_id, t.secret_scopes.c.scope).where(
             t.secret_scopes.c.secret_id.in_(ids)
         )
     ):
-        scopes[sid].append(scope)
+        scopes.setdefault(sid, []).append(scope)
     roles = plans_sql.secret_roles(conn, ids)
-    return [
-        StoredSecret(
-            Secret(
-                secret_id=row.secret_id,
-                client_id=row.client_id,
-                name=row.name,
-                scopes=tuple(sorted(scopes[row.secret_id])),
-                prefix=row.prefix,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-                revoked_at=row.revoked_at,
-                revoked_reason=row.revoked_reason,
-                last_used_at=row.last_used_at,
-                usage_count=row.usage_count,
-                rotated_from=row.rotated_from,
-                replaced_by=row.replaced_by,
-                rate_limits=limits_from_json(row.rate_limits),
-                credits=row.credits,
-                refill=row.refill,
-                credits_set_at=row.credits_set_at,
-                credits_used=row.credits_used or 0,
-                credits_period=row.credits_period,
-                allowed_ips=tuple(row.allowed_ips or ()),
-                roles=tuple(sorted(roles.get(row.secret_id, ()))),
-                legacy_id=row.legacy_id,
-            ),
-            row.hash,
-            row.digest,
-        )
-        for row in rows
-    ]
+    return [lookup_sql.stored_secret(row, scopes, roles) for row in rows]
 
 
 class _SqlTransaction:
@@ -672,6 +641,10 @@ class SqlStore:
     def list_roles(self) -> list[Role]:
         with self._connect() as conn:
             return plans_sql.list_roles(conn)
+
+    def read_lookup(self, kind: str, ident: str) -> LookupRecord:
+        with self._connect() as conn:
+            return lookup_sql.read_lookup(conn, kind, ident)
 
     def get_legacy(self, legacy_id: str) -> StoredSecret | None:
         with self._connect() as conn:

@@ -19,7 +19,8 @@ def test_backend_lets_anonymous_callers_reach_public_routes(hive: KeyHive, blog:
     with TestClient(starlette_backend_app(hive)) as client:
         anonymous = client.get("/public")
         known = client.get("/public", headers=bearer(blog.reader))
-        forged = client.get("/public", headers=bearer(blog.reader[:-1] + "x"))
+        last = "y" if blog.reader.endswith("x") else "x"  # never the token itself
+        forged = client.get("/public", headers=bearer(blog.reader[:-1] + last))
     assert anonymous.json() == {"authenticated": False}
     assert known.json() == {"authenticated": True}
     assert forged.status_code == 401  # a presented credential that fails is never ignored

@@ -9,8 +9,9 @@ real (issue 9). Everything runs on one connection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -70,41 +71,63 @@ def stored_secret(
     )
 
 
-def _pairs(conn: Connection, query: Any) -> dict[str, list[str]]:
+def _pairs(conn: Connection, query: Any, bound: Mapping[str, str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for key, value in conn.execute(query):
+    for key, value in conn.execute(query, bound):
         found.setdefault(key, []).append(value)
     return found
 
 
-def read_lookup(conn: Connection, kind: str, ident: str) -> LookupRecord:
-    """What the store holds for a lookup: ``s`` a secret id, ``l`` an imported key's
-    handle, ``c`` a client id (its secrets presented with a client_id: no prefix, not
-    imported from another library)."""
+class _Statements(NamedTuple):
+    client: Any
+    secrets: Any
+    scopes: Any
+    roles: Any
+    owner: Any
+    role_rows: Any
+
+
+@functools.cache
+def _statements(kind: str) -> _Statements:
+    """The six statements of one lookup kind, built once: keyed by the ``ident`` bind
+    parameter, so a read only binds it (building SQLAlchemy expressions per call cost
+    more than running the queries)."""
+    ident = sa.bindparam("ident", type_=sa.String)
     where: sa.ColumnElement[bool]
     if kind == "c":
         where = (_S.client_id == ident) & _S.prefix.is_(None) & _S.legacy_id.is_(None)
-        client_id: Any = sa.literal(ident)
+        client_id: Any = ident
     elif kind in ("s", "l"):
         where = _S.secret_id == ident if kind == "s" else _S.legacy_id == ident
         client_id = sa.select(_S.client_id).where(where).scalar_subquery()
     else:
         raise ValueError(f"unknown lookup kind: {kind!r}")
     ids = sa.select(_S.secret_id).where(where)
-    clients = t.clients.c
-    client_row = conn.execute(sa.select(t.clients).where(clients.client_id == client_id)).first()
-    rows = conn.execute(
-        sa.select(t.secrets).where(where).order_by(_S.created_at, _S.secret_id)
-    ).all()
-    links, grants = t.secret_roles.c, t.secret_scopes.c
-    scopes = _pairs(
-        conn, sa.select(grants.secret_id, grants.scope).where(grants.secret_id.in_(ids))
-    )
-    roles = _pairs(conn, sa.select(links.secret_id, links.role).where(links.secret_id.in_(ids)))
+    clients, links, grants = t.clients.c, t.secret_roles.c, t.secret_scopes.c
     owner_of = sa.select(clients.owner).where(clients.client_id == client_id).scalar_subquery()
-    owner_row = conn.execute(sa.select(t.owners).where(t.owners.c.owner == owner_of)).first()
     held = sa.select(links.role).where(links.secret_id.in_(ids))
-    role_rows = conn.execute(sa.select(t.roles).where(t.roles.c.name.in_(held))).all()
+    return _Statements(
+        client=sa.select(t.clients).where(clients.client_id == client_id),
+        secrets=sa.select(t.secrets).where(where).order_by(_S.created_at, _S.secret_id),
+        scopes=sa.select(grants.secret_id, grants.scope).where(grants.secret_id.in_(ids)),
+        roles=sa.select(links.secret_id, links.role).where(links.secret_id.in_(ids)),
+        owner=sa.select(t.owners).where(t.owners.c.owner == owner_of),
+        role_rows=sa.select(t.roles).where(t.roles.c.name.in_(held)),
+    )
+
+
+def read_lookup(conn: Connection, kind: str, ident: str) -> LookupRecord:
+    """What the store holds for a lookup: ``s`` a secret id, ``l`` an imported key's
+    handle, ``c`` a client id (its secrets presented with a client_id: no prefix, not
+    imported from another library)."""
+    run = _statements(kind)
+    bound = {"ident": ident}
+    client_row = conn.execute(run.client, bound).first()
+    rows = conn.execute(run.secrets, bound).all()
+    scopes = _pairs(conn, run.scopes, bound)
+    roles = _pairs(conn, run.roles, bound)
+    owner_row = conn.execute(run.owner, bound).first()
+    role_rows = conn.execute(run.role_rows, bound).all()
     return LookupRecord(
         client=client_from_row(client_row) if client_row is not None else None,
         secrets=[stored_secret(row, scopes, roles) for row in rows],

@@ -227,6 +227,16 @@ def test_max_secrets_counts_active_keys(hive: KeyHive, clock: FrozenClock) -> No
         hive.portal_issue(none_left, _client_id(hive, none_left), scopes=["users:read"])
 
 
+def test_a_key_in_its_rotation_grace_does_not_count_twice(hive: KeyHive) -> None:
+    session = _open(hive, max_secrets=2)
+    client_id = _client_id(hive, session)
+    one = hive.portal_issue(session, client_id, scopes=["users:read"])
+    hive.portal_rotate(session, one.secret_id, grace="1h")  # old and new both work for 1h
+    hive.portal_issue(session, client_id, scopes=["users:read"])  # successor + this: 2
+    with pytest.raises(Conflict, match="you have 2 active keys"):
+        hive.portal_issue(session, client_id, scopes=["users:read"])
+
+
 def test_another_owners_ids_are_not_found_and_nothing_changes(hive: KeyHive) -> None:
     ada = _open(hive)
     bob = _open(hive, "bob")

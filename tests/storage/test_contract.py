@@ -246,3 +246,17 @@ def test_a_rolled_back_append_leaves_the_chain_whole(store: Store) -> None:
     first, second = store.audit_chain()
     assert [first.event.target_id, second.event.target_id] == ["kept", "next"]
     assert second.prev_hash == first.hash
+
+
+def test_lock_secrets_reads_many_and_leaves_out_missing_ids(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.insert_client(client())
+        for i in range(3):
+            tx.insert_secret(StoredSecret(secret(f"{i}" * 16), "hash", None))
+    wanted = ["0" * 16, "2" * 16, "9" * 16, "0" * 16]
+    with store.transaction() as tx:
+        locked = tx.lock_secrets(wanted)
+    assert sorted(locked) == ["0" * 16, "2" * 16]
+    assert locked["2" * 16] == store.get_secret("2" * 16)
+    with store.transaction() as tx:
+        assert tx.lock_secrets([]) == {}

@@ -147,10 +147,11 @@ class LeakResponse(SecretLifecycle):
         if plan:
             with self.store.transaction() as tx:
                 now = self.clock.now()
+                locked = tx.lock_secrets([before.secret_id for before, _after in plan])
                 for before, after in plan:
                     # The state under the write lock: a secret revoked meanwhile keeps
                     # its first revocation.
-                    current = tx.lock_secret(before.secret_id)
+                    current = locked.get(before.secret_id)
                     if current is not None and not current.secret.is_revoked(now):
                         done.append((current.secret, after))
                 tx.revoke_secrets([after for _before, after in done])

@@ -65,6 +65,10 @@ class _MemoryTransaction:
     def lock_secret(self, secret_id: str) -> StoredSecret | None:
         return self._s.secrets.get(secret_id)
 
+    def lock_secrets(self, secret_ids: Sequence[str]) -> dict[str, StoredSecret]:
+        found = (self._s.secrets.get(ident) for ident in secret_ids)
+        return {s.secret.secret_id: s for s in found if s is not None}
+
     def patch_client(self, client_id: str, changes: Mapping[str, Any]) -> None:
         unknown = set(changes) - CLIENT_FIELDS
         if unknown:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from keyhive.core.webhooks import Signal
+from keyhive.counters.flusher import Flusher
 from keyhive.counters.ttl import TTLCache
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,11 @@ class SignalBuffer:
 
     def __init__(self, write: Write, interval: float = 2.0) -> None:
         self._write = write
-        self._interval = interval
         self._pending: dict[tuple[str, str, str], Signal] = {}
         # Keys passed on recently: a flood of refusals costs one lookup each.
         self._seen: TTLCache[tuple[str, str, str], bool] = TTLCache(50_000, 3600.0)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Flusher(self.flush, interval, "keyhive-signals")
         self._dropping = False
 
     def report(self, signal: Signal) -> None:
@@ -52,8 +51,8 @@ class SignalBuffer:
                     log.warning("webhook signals are not written fast enough; dropping some")
                 return
             self._pending[key] = signal
-        if self._thread is None:
-            self._start()
+        if self._flusher.thread is None:
+            self._flusher.start()
 
     def pending(self) -> list[Signal]:
         with self._lock:
@@ -76,25 +75,9 @@ class SignalBuffer:
             self._seen.put(key, True)
         self._dropping = False
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._stop.is_set():
-                return
-            self._thread = threading.Thread(target=self._run, name="keyhive-signals", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.flush()
-            except Exception:  # noqa: S112 - kept for the next round; the store may be back
-                continue
-
     def close(self) -> None:
         """Stop the thread and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._interval + 1)
+        self._flusher.stop()
         try:
             self.flush()
         except Exception as exc:  # closing must not fail over a lost signal

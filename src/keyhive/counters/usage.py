@@ -18,6 +18,7 @@ from typing import Final
 from keyhive.core.clock import Clock
 from keyhive.core.model import Code
 from keyhive.core.usage import hour_of
+from keyhive.counters.flusher import Flusher
 from keyhive.storage import Store, Usage
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,10 @@ class UsageBuffer:
     ) -> None:
         self._flush = flush
         self._flush_owners = owners
-        self._interval = interval
         self._pending: dict[str, _Tally] = {}
         self._owners: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Flusher(self.flush, interval, "keyhive-usage")
         # The hour bucket of the latest refusal: nearly every one falls in it.
         self._hour: datetime | None = None
         self._hour_end: datetime | None = None
@@ -154,8 +153,8 @@ class UsageBuffer:
                     entry.credits_period, entry.credits_used = credits_period, credits_used
                 else:
                     entry.credits_used = max(entry.credits_used, credits_used)
-        if self._thread is None:
-            self._start()
+        if self._flusher.thread is None:
+            self._flusher.start()
 
     def _hour_of(self, when: datetime) -> datetime:
         hour, end = self._hour, self._hour_end
@@ -170,8 +169,8 @@ class UsageBuffer:
             seen = self._owners.get(owner)
             if seen is None or seen[0] != period or seen[1] < used:
                 self._owners[owner] = (period, used)
-        if self._thread is None:
-            self._start()
+        if self._flusher.thread is None:
+            self._flusher.start()
 
     def pending(self) -> dict[str, Usage]:
         """A copy of what has not been written yet."""
@@ -211,25 +210,9 @@ class UsageBuffer:
                     self._pending.setdefault(key, _Tally()).merge(used)
             raise
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is not None or self._stop.is_set():
-                return
-            self._thread = threading.Thread(target=self._run, name="keyhive-usage", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.flush()
-            except Exception:  # noqa: S112 - kept for the next round; the store may be back
-                continue
-
     def close(self) -> None:
         """Stop the thread and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._interval + 1)
+        self._flusher.stop()
         self.flush()
 
 

@@ -16,11 +16,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyhive.core.errors import KeyhiveError, NotFound
+from keyhive.core.errors import KeyhiveError
 from keyhive.core.model import Issued
 from keyhive.server.web import csrf, forms, views
 from keyhive.server.web.dashboard import Admin, Dashboard, admits
-from keyhive.server.web.messages import message_for, status_for
+from keyhive.server.web.messages import failed_context, status_for
 from keyhive.server.web.sessions import Session, is_https
 from keyhive.server.web.templating import iso, link
 from keyhive.service.hive import ADMIN_SCOPE, KeyHive
@@ -49,12 +49,7 @@ def _retry(
     form: Mapping[str, Any] | None = None,
 ) -> Response:
     """The page again, saying why the action failed; a missing target is a plain 404."""
-    if isinstance(exc, NotFound):
-        raise exc
-    context = context_of()
-    context["error"] = message_for(exc)
-    if form is not None:
-        context["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
+    context = failed_context(exc, context_of, form)
     return board.page(
         request, template, context, session=session, admin=admin, status=status_for(exc)
     )

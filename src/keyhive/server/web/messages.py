@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from keyhive.core.errors import Conflict, InvalidInput, KeyhiveError, NotFound, StorageUnavailable
 
 
@@ -26,3 +29,20 @@ def message_for(exc: KeyhiveError) -> str:
         return "The database is not answering right now; try again in a moment."
     text = str(exc)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def failed_context(
+    exc: KeyhiveError,
+    context_of: Callable[[], dict[str, Any]],
+    form: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A page's context to show it again after ``exc``: its sentence, and what the form
+    held so nothing typed is lost. A missing target is not retried: NotFound is raised
+    again, so the page answers a plain 404 (an id that is not the visitor's included)."""
+    if isinstance(exc, NotFound):
+        raise exc
+    context = context_of()
+    context["error"] = message_for(exc)
+    if form is not None:
+        context["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
+    return context

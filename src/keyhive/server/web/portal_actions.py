@@ -16,11 +16,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyhive.core.errors import KeyhiveError, NotFound
+from keyhive.core.errors import KeyhiveError
 from keyhive.core.portal import PortalSession
 from keyhive.server.web import csrf, forms
 from keyhive.server.web import portal_views as views
-from keyhive.server.web.messages import message_for, status_for
+from keyhive.server.web.messages import failed_context, status_for
 from keyhive.server.web.portal import Portal
 from keyhive.server.web.sessions import Session
 from keyhive.server.web.templating import link
@@ -49,12 +49,8 @@ def _again(
     form: FormData | None = None,
 ) -> Response:
     """The page again, saying why the action failed; an id not the owner's is a 404."""
-    if isinstance(exc, NotFound):
-        raise exc
-    context = context_of()
-    context["error"] = message_for(exc)
+    context = failed_context(exc, context_of, form)
     if form is not None:
-        context["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
         context["chosen"] = [v for v in form.getlist("scopes") if isinstance(v, str)]
     return portal.page(
         request, template, context, cookie=cookie, customer=customer, status=status_for(exc)

@@ -216,6 +216,12 @@ class Pipeline:
                 if required is None:
                     return _NOT_FOUND
                 return self._decide(entry, required, ip, cost)
+        return self._start_uncached(token, scopes, ip, cost, key)
+
+    def _start_uncached(
+        self, token: object, scopes: Sequence[str], ip: str | None, cost: int, key: bytes | None
+    ) -> Verification | Pending:
+        """A token the cache did not answer (``key``: its digest, if already taken)."""
         required = _required(scopes) if scopes else ()
         if required is None:
             return _NOT_FOUND
@@ -229,15 +235,17 @@ class Pipeline:
         """Both stages inline for a token (the sync facade's ``verify``), a repeat caller
         answered in the first lines, like :meth:`start_token` does."""
         cache = self.cache
+        key = None
         if cache is not None and type(token) is str and len(token) <= MAX_TOKEN_LENGTH:
-            entry = cache.get(self._digest(token))
+            key = self._digest(token)
+            entry = cache.get(key)
             if entry is not None:
                 required = _required(scopes) if scopes else ()
                 if required is None:
                     return _NOT_FOUND
                 # blocking: never pending (no typing.cast: a call on every cache hit)
                 return self._decide(entry, required, ip, cost, blocking=True)  # type: ignore[return-value]
-        result = self.start_token(token, scopes, ip, cost)
+        result = self._start_uncached(token, scopes, ip, cost, key)  # digest taken once
         return result if isinstance(result, Verification) else self.finish(result)
 
     def _start_access_token(self, token: str, required: tuple[str, ...]) -> Verification | Pending:

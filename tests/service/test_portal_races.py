@@ -3,51 +3,11 @@ and PostgreSQL), creations released together from many threads, never pass the l
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
-from typing import Any
 
-import pytest
-
-from keyhive import Conflict, KeyHive, Settings
+from keyhive import Conflict, KeyHive
 from keyhive.core.portal import PortalSession
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[KeyHive, KeyHive]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'keyhive.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    settings = Settings(hashing_profile="cheapest")
-    first = KeyHive(url, settings=settings, watch_changes=False)
-    second = KeyHive(url, settings=settings, watch_changes=False)
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
-
-
-def _race(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
+from tests.service.racing import race
 
 
 def _session(hive: KeyHive, owner: str, limit: int) -> PortalSession:
@@ -68,7 +28,7 @@ def test_racing_creations_never_pass_max_secrets(pair: tuple[KeyHive, KeyHive]) 
         calls = [
             partial(hive.portal_issue, session, client_id, scopes=["a:read"]) for hive in (a, b) * 4
         ]
-        results = _race(calls)
+        results = race(*calls)
         made = [r for r in results if not isinstance(r, Exception)]
         refused = [r for r in results if isinstance(r, Conflict)]
         assert len(made) == 3 and len(refused) == 5, results
@@ -79,8 +39,8 @@ def test_owners_do_not_share_a_limit(pair: tuple[KeyHive, KeyHive]) -> None:
     a, b = pair
     sessions = [_session(a, "x", 1), _session(b, "y", 1)]
     clients = [a.list_clients(owner=o)[0].client_id for o in ("x", "y")]
-    results = _race(
-        [
+    results = race(
+        *[
             partial(hive.portal_issue, s, c, scopes=["a:read"])
             for hive, s, c in zip((a, b), sessions, clients, strict=True)
         ]
@@ -92,15 +52,15 @@ def test_racing_uses_of_one_link_open_one_session(pair: tuple[KeyHive, KeyHive])
     a, b = pair
     link = a.create_portal_session("z", allowed_scopes=["a:read"], base_url="http://k.test")
     code = link.url.rsplit("/", 1)[1]
-    results = _race([partial(hive.open_portal_session, code) for hive in (a, b) * 3])
+    results = race(*[partial(hive.open_portal_session, code) for hive in (a, b) * 3])
     assert sum(1 for r in results if isinstance(r, PortalSession)) == 1, results
     assert sum(1 for r in results if r is None) == 5, results
 
 
 def test_racing_first_sessions_make_one_client(pair: tuple[KeyHive, KeyHive]) -> None:
     a, b = pair
-    results = _race(
-        [
+    results = race(
+        *[
             partial(
                 hive.create_portal_session, "w", allowed_scopes=["a:read"], base_url="http://k.test"
             )

@@ -3,51 +3,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from keyhive import Code, Conflict, KeyHive, Settings
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[KeyHive, KeyHive]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'keyhive.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    settings = Settings(hashing_profile="cheapest")
-    first = KeyHive(url, settings=settings, watch_changes=False)
-    second = KeyHive(url, settings=settings, watch_changes=False)
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
-
-
-def _race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
+from keyhive import Code, Conflict, KeyHive
+from tests.service.racing import race
 
 
 def test_revoke_and_update_both_land(pair: tuple[KeyHive, KeyHive]) -> None:
@@ -55,7 +16,7 @@ def test_revoke_and_update_both_land(pair: tuple[KeyHive, KeyHive]) -> None:
     client = a.create_client("c")
     for _ in range(30):
         issued = a.issue_secret(client.client_id, scopes=["a:read"])
-        revoked, updated = _race(
+        revoked, updated = race(
             partial(a.revoke, issued.secret_id, reason="race"),
             partial(b.update, issued.secret_id, scopes=["a:read", "a:write"]),
         )
@@ -69,7 +30,7 @@ def test_disable_and_update_both_land(pair: tuple[KeyHive, KeyHive]) -> None:
     a, b = pair
     for i in range(30):
         client = a.create_client(f"c{i}")
-        results = _race(
+        results = race(
             partial(a.disable_client, client.client_id),
             partial(b.update_client, client.client_id, name="renamed"),
         )
@@ -83,7 +44,7 @@ def test_rotating_twice_at_once_gives_one_successor(pair: tuple[KeyHive, KeyHive
     client = a.create_client("c")
     for _ in range(20):
         issued = a.issue_secret(client.client_id)
-        results = _race(partial(a.rotate, issued.secret_id), partial(b.rotate, issued.secret_id))
+        results = race(partial(a.rotate, issued.secret_id), partial(b.rotate, issued.secret_id))
         conflicts = [r for r in results if isinstance(r, Conflict)]
         winners = [r for r in results if not isinstance(r, Exception)]
         assert (len(winners), len(conflicts)) == (1, 1), results

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 PG_USER = "keyhive"
@@ -57,6 +58,25 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
         time.sleep(0.05)
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, what: str, poll: float = 0.1
+) -> None:
+    """Poll ``url`` until it answers 200; fail the test, showing ``log``, if ``process``
+    exits first or 30 s pass (the process is killed then, so it cannot linger)."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            process.kill()
+            process.wait(10)
+            pytest.fail(f"{what} did not start in 30 s:\n{log.read_text()}")
+        time.sleep(poll)
 
 
 def pg_bindir() -> Path | None:

@@ -9,14 +9,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-import pytest
-
-from tests.infra import free_port
+from tests.infra import free_port, wait_until_up
 
 KEYHIVE = Path(sys.executable).with_name("keyhive")
 
@@ -43,18 +39,8 @@ class KeyhiveServe:
             self._process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 30
-        while True:
-            if self._process.poll() is not None:
-                pytest.fail(f"keyhive serve exited:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"keyhive serve did not start in 30 s:\n{self.log.read_text()}")
-            time.sleep(0.05)
+        wait_until_up(f"{self.base}/healthz", self._process, self.log, "keyhive serve", 0.05)
+        return self
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -26,7 +26,7 @@ import pytest
 
 from keyhive import Issued, KeyHive, Settings
 from keyhive.counters.redis_changes import CHANNEL
-from tests.infra import PostgresServer, RedisServer, free_port, start_redis
+from tests.infra import PostgresServer, RedisServer, free_port, start_redis, wait_until_up
 
 pytestmark = pytest.mark.slow
 KEYHIVE = Path(sys.executable).with_name("keyhive")
@@ -74,18 +74,7 @@ class Cluster:
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"node {base} exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"node {base} did not start in 30 s:\n{log.read_text()}")
-        time.sleep(0.1)
+    wait_until_up(f"{base}/healthz", process, log, f"node {base}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

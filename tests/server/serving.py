@@ -12,15 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
-
-from tests.infra import free_port
+from tests.infra import free_port, wait_until_up
 
 from .leakscan import SCANNER
 
@@ -98,13 +94,4 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited:\n{log.read_text()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the server did not start in 30 s:\n{log.read_text()}")
-        time.sleep(0.1)
+    wait_until_up(f"{base}/readyz", process, log, "the server")

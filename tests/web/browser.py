@@ -14,17 +14,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from tests.infra import free_port, unavailable
+from tests.infra import free_port, unavailable, wait_until_up
 
 CHROMIUM = Path(os.environ.get("KEYHIVE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -89,19 +87,8 @@ def serve_keyhive(
     served = Served(
         f"http://127.0.0.1:{port}", db_url, admin["admin_token"], admin["secret_id"], log, process
     )
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"keyhive serve exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            served.stop()
-            pytest.fail(f"keyhive serve did not start in 30 s:\n{log.read_text()}")
-        time.sleep(0.1)
+    wait_until_up(f"{served.base}/healthz", process, log, "keyhive serve")
+    return served
 
 
 @dataclass

@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.infra import free_port
+from tests.infra import free_port, wait_until_up
 from tests.web.browser import Served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,19 +69,8 @@ def serve_example(served: Served, tmp: Path) -> Example:
             stderr=subprocess.STDOUT,
         )
     example = Example(f"http://127.0.0.1:{port}", log, process)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the example app exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{example.base}/articles", timeout=1).status_code == 200:
-                return example
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            example.stop()
-            pytest.fail(f"the example app did not start in 30 s:\n{log.read_text()}")
-        time.sleep(0.1)
+    wait_until_up(f"{example.base}/articles", process, log, "the example app")
+    return example
 
 
 @pytest.fixture(scope="module")

@@ -88,8 +88,8 @@ def _asgi(app: Any) -> Iterator[Call]:
         yield call
 
 
-def fastapi_app(source: Any) -> Any:
-    auth = KeyhiveAuth(source)
+def fastapi_app(source: Any, *, all_schemes: bool = False) -> Any:
+    auth = KeyhiveAuth(source, all_schemes=all_schemes)
     app = FastAPI()
 
     @app.post("/articles")

@@ -13,12 +13,12 @@ from keyhive import InvalidScope, KeyHive
 from keyhive.integrations import Principal
 from keyhive.integrations.fastapi import KeyhiveAuth
 
-from .apps import bearer, fastapi_app
+from .apps import basic, bearer, fastapi_app
 from .conftest import Blog
 
 
 def test_openapi_offers_bearer_api_key_and_basic(hive: KeyHive) -> None:
-    schema = TestClient(fastapi_app(hive)).get("/openapi.json").json()
+    schema = TestClient(fastapi_app(hive, all_schemes=True)).get("/openapi.json").json()
     schemes = schema["components"]["securitySchemes"]
     assert schemes["keyhiveBearer"] == {
         "type": "http",
@@ -30,6 +30,29 @@ def test_openapi_offers_bearer_api_key_and_basic(hive: KeyHive) -> None:
     assert schemes["keyhiveBasic"]["scheme"] == "basic"
     security = schema["paths"]["/articles"]["post"]["security"]
     assert {"keyhiveBearer": ["articles:create"]} in security
+
+
+def test_by_default_openapi_offers_bearer_and_every_header_still_works(
+    hive: KeyHive, blog: Blog
+) -> None:
+    """The lean default documents one scheme; X-API-Key and Basic are accepted all the
+    same, and both variants answer alike."""
+    for all_schemes in (False, True):
+        app = fastapi_app(hive, all_schemes=all_schemes)
+        with TestClient(app) as client:
+            schema = client.get("/openapi.json").json()
+            by_bearer = client.post("/articles", headers=bearer(blog.writer))
+            by_header = client.post("/articles", headers={"X-API-Key": blog.writer})
+            by_basic = client.post("/articles", headers=basic(blog.client.client_id, blog.writer))
+            refused = client.post("/articles", headers={"X-API-Key": blog.writer + "x"})
+        schemes = set(schema["components"]["securitySchemes"])
+        expected = (
+            {"keyhiveBearer", "keyhiveApiKey", "keyhiveBasic"} if all_schemes else {"keyhiveBearer"}
+        )
+        assert schemes == expected
+        assert by_bearer.status_code == by_header.status_code == by_basic.status_code == 200
+        assert by_bearer.json() == by_header.json() == by_basic.json()
+        assert refused.status_code == 401
 
 
 def test_router_and_route_scopes_are_all_required(hive: KeyHive, blog: Blog) -> None:

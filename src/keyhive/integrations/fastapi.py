@@ -7,7 +7,9 @@
         ...
 
 ``Annotated[Principal, auth.require("articles:create")]`` says the same more briefly.
-Bearer, X-API-Key and HTTP Basic appear in the OpenAPI "Authorize" dialog. Failures are
+Bearer, X-API-Key and HTTP Basic are all accepted. The OpenAPI "Authorize" dialog offers
+Bearer (every keyhive token works there); ``KeyhiveAuth(hive, all_schemes=True)`` lists
+X-API-Key and Basic too, at the price of two more dependencies per request. Failures are
 HTTPExceptions carrying RFC 6750 headers, with the JSON error under ``detail``. A secret
 with rate limits gets ``RateLimit-Policy`` and ``RateLimit`` on its 429s and on the
 answers of routes that return data.
@@ -64,41 +66,57 @@ class KeyhiveAuth(SecurityBase):
     AsyncRemoteVerifier). Scopes come from ``Security(auth, scopes=[...])``, gathered
     from the route and every router above it; all must be granted.
 
-    It is itself the Bearer scheme of the OpenAPI document; X-API-Key and Basic are
-    documented by two parameterless sub-dependencies, the least FastAPI resolves per
-    request for three schemes.
+    It is itself the Bearer scheme of the OpenAPI document, and the only dependency
+    FastAPI resolves for it. FastAPI documents a scheme only as a dependency it also
+    runs on every request, so ``all_schemes=True`` (X-API-Key and Basic in the
+    document) adds two parameterless ones: measured, they cost more than the
+    verification itself, which is why they are not the default.
     """
 
-    def __init__(self, hive: Source, *, realm: str = DEFAULT_REALM) -> None:
+    def __new__(
+        cls, hive: Source, *, realm: str = DEFAULT_REALM, all_schemes: bool = False
+    ) -> KeyhiveAuth:
+        # FastAPI reads the dependency's parameters from the class's __call__, so the
+        # documented variant is a subclass rather than a flag read per request.
+        chosen = _AllSchemes if all_schemes and cls is KeyhiveAuth else cls
+        return super().__new__(chosen)
+
+    def __init__(
+        self, hive: Source, *, realm: str = DEFAULT_REALM, all_schemes: bool = False
+    ) -> None:
         self.verifier = as_async_verifier(hive)
         self.realm = realm
         self.model = BEARER.model
         self.scheme_name = BEARER.scheme_name
 
     async def __call__(
-        self,
-        request: Request,
-        response: Response,
-        security_scopes: SecurityScopes,
-        _api_key: Annotated[None, Security(API_KEY)],
-        _basic: Annotated[None, Security(BASIC)],
+        self, request: Request, response: Response, security_scopes: SecurityScopes
     ) -> Principal:
-        authorization, api_key = _credential_headers(request.scope["headers"])
-        client = request.scope.get("client")
+        return await self._principal(request, response, security_scopes.scopes)
+
+    async def _principal(
+        self, request: Request, response: Response, scopes: list[str]
+    ) -> Principal:
+        scope = request.scope
+        authorization, api_key = _credential_headers(scope["headers"])
+        client = scope.get("client")
         result = await check_async(
             self.verifier,
             authorization,
             api_key,
-            _route_scopes(tuple(security_scopes.scopes)),
+            _route_scopes(tuple(scopes)),
             ip=client_ip(client[0]) if client else None,
             realm=self.realm,
         )
         if isinstance(result, Denial) or result is None:
             raise _http_error(result)
-        request.state.keyhive = result
-        # Reaches the answer when the route returns data (FastAPI merges these headers);
-        # a route that returns its own Response sets them from principal.limits itself.
-        response.headers.update(passed_headers(result.limits))
+        # request.state.keyhive without building a State object per request: Starlette's
+        # State keeps its attributes in this same dict.
+        scope.setdefault("state", {})["keyhive"] = result
+        if result.limits:
+            # Reaches the answer when the route returns data (FastAPI merges these
+            # headers); a route returning its own Response sets them from principal.limits.
+            response.headers.update(passed_headers(result.limits))
         return result
 
     def require(self, *scopes: str) -> Any:
@@ -123,6 +141,20 @@ def _credential_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str
         elif name == b"x-api-key" and api_key is None:
             api_key = value.decode("latin-1")
     return authorization, api_key
+
+
+class _AllSchemes(KeyhiveAuth):
+    """KeyhiveAuth that also puts X-API-Key and Basic in the OpenAPI document."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        response: Response,
+        security_scopes: SecurityScopes,
+        _api_key: Annotated[None, Security(API_KEY)],
+        _basic: Annotated[None, Security(BASIC)],
+    ) -> Principal:
+        return await self._principal(request, response, security_scopes.scopes)
 
 
 def _http_error(denial: Denial | None) -> HTTPException:

@@ -13,7 +13,12 @@ from keyhive.core.model import Code
 from keyhive.core.scopes import normalize_scopes
 from keyhive.integrations._principal import Principal, Verdict
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, unavailable
-from keyhive.integrations._verifier import AsyncVerifier, Verifier, VerifierUnavailable
+from keyhive.integrations._verifier import (
+    AsyncLocalVerifier,
+    AsyncVerifier,
+    Verifier,
+    VerifierUnavailable,
+)
 
 log = logging.getLogger("keyhive.integrations")
 _UNAVAILABLE: Final = (VerifierUnavailable, StorageUnavailable)
@@ -61,7 +66,11 @@ async def check_async(
     if found is None or isinstance(found, Denial):
         return found
     try:
-        verdict = await verifier.verify(found, required, ip=ip)
+        if type(verifier) is AsyncLocalVerifier:
+            step = verifier.begin(found, required, ip=ip)
+            verdict = step if isinstance(step, Verdict) else await step
+        else:
+            verdict = await verifier.verify(found, required, ip=ip)
     except _UNAVAILABLE as exc:
         return _unavailable(exc)
     return outcome(verdict, required, realm)
@@ -85,6 +94,8 @@ def _unavailable(exc: Exception) -> Denial:
 
 
 def outcome(verdict: Verdict, required: Sequence[str], realm: str) -> Principal | Denial:
+    if verdict.code is Code.VALID and verdict.principal is not None:
+        return verdict.principal  # the common answer, without asking the refusal table
     denial = deny(verdict, required, realm)
     if denial is not None:
         return denial

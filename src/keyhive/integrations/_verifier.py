@@ -9,13 +9,14 @@ checking secrets itself and asking a keyhive server without changing its routes.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Protocol, cast, runtime_checkable
 
 from keyhive.core.addresses import canonical
 from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
+from keyhive.core.model import Verification
 from keyhive.integrations._principal import Verdict
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
@@ -72,6 +73,19 @@ class AsyncLocalVerifier:
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict:
         return self._verdicts(await self.hive.verify_credential(credential, scopes, ip=ip))
+
+    def begin(
+        self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict | Awaitable[Verdict]:
+        """The verdict now when the pipeline needs no I/O, else an awaitable of it: a
+        cache hit costs no coroutine (see :func:`keyhive.integrations._gate.check_async`)."""
+        result = self.hive.begin(credential, scopes, ip=ip)
+        if isinstance(result, Verification):
+            return self._verdicts(result)
+        return self._finish(result)
+
+    async def _finish(self, pending: Awaitable[Verification]) -> Verdict:
+        return self._verdicts(await pending)
 
 
 Source = KeyHive | AsyncKeyHive | Verifier | AsyncVerifier

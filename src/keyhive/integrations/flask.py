@@ -14,6 +14,7 @@ application-factory pattern; the verifier is kept in ``app.extensions["keyhive"]
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -54,14 +55,19 @@ class KeyhiveFlask:
         required = required_scopes(scopes)
 
         def decorate(view: F) -> F:
+            is_async = inspect.iscoroutinefunction(view)
+
             @functools.wraps(view)
             def guarded(*args: Any, **kwargs: Any) -> Any:
+                # The WSGI environ directly: what request.headers and remote_addr read,
+                # without building a headers view per request.
+                environ = request.environ
                 result = check(
                     current_app.extensions["keyhive"],
-                    request.headers.get("Authorization"),
-                    request.headers.get("X-API-Key"),
+                    environ.get("HTTP_AUTHORIZATION"),
+                    environ.get("HTTP_X_API_KEY"),
                     required,
-                    ip=client_ip(request.remote_addr),
+                    ip=client_ip(environ.get("REMOTE_ADDR")),
                     realm=self.realm,
                 )
                 if not isinstance(result, Principal):
@@ -76,7 +82,9 @@ class KeyhiveFlask:
                         answer.headers.update(extra)
                         return answer
 
-                return current_app.ensure_sync(view)(*args, **kwargs)
+                if is_async:
+                    return current_app.ensure_sync(view)(*args, **kwargs)
+                return view(*args, **kwargs)
 
             return cast(F, guarded)
 

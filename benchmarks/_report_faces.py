@@ -23,7 +23,9 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
         f"Flask rows: gunicorn {setup['gunicorn']}, one sync worker (it closes each connection,",
         "so every request is a new connection), pinned likewise. wrk with 1 thread and 32",
         f"connections, a {setup['warmup_seconds']:g} s warm-up per row, then {setup['rounds']}",
-        f"alternating rounds of {setup['seconds_per_round']} s. The one-line check is an async",
+        f"alternating rounds of {setup['seconds_per_round']} s. A row's share of the one-line",
+        "check is the median over rounds of the ratio of the two rows' req/s in the same",
+        "round (req/s is over all rounds). The one-line check is an async",
         "dependency (FastAPI) or a decorator (Flask) comparing the Authorization header with",
         "a constant: the ceiling for any check. keyhive uses a local KeyHive on a SQLite file",
         "with its key file (a cache hit after the first request); the access-token row sends",
@@ -36,9 +38,8 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     rows = apps["rows"]
-    ceiling = {r["framework"]: r["rps"] for r in rows if r["name"] == "one-line bearer check"}
     for r in rows:
-        share = r["rps"] / ceiling[r["framework"]] if r["framework"] in ceiling else None
+        share = _share(r)
         out.append(
             f"| {r['framework']} | {r['name']} | {ops(r['rps'])} | {us(r['p50_us'])} "
             f"| {us(r['p99_us'])} | {r['non_2xx']} | {f'{share:.2f}{X}' if share else NONE} |"
@@ -46,9 +47,9 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
     out.append("")
     goal = apps["goal_of_ceiling"]
     for r in rows:
-        if not r["name"].endswith("API key") or r["framework"] not in ceiling:
+        share = _share(r)
+        if not r["name"].endswith("API key") or share is None:
             continue
-        share = r["rps"] / ceiling[r["framework"]]
         met = goals.mark(
             "g",
             f"{r['framework']} {r['name']} ≥ {goal}{X} the one-line check",
@@ -82,6 +83,12 @@ def part_g(apps: dict[str, Any] | None, goals: Goals) -> list[str]:
         )
     out.append("")
     return out
+
+
+def _share(row: dict[str, Any]) -> float | None:
+    """The row's paired share of its framework's one-line check (None: no such row)."""
+    share = row.get("share_of_ceiling")
+    return float(share) if share is not None else None
 
 
 def part_h(tokens: dict[str, Any] | None, goals: Goals) -> list[str]:

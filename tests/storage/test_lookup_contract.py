@@ -8,16 +8,14 @@ a first refusal must not tell whether a public secret id is real).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from keyhive.core.model import Client, Role, Secret, StoredSecret
 from keyhive.core.quotas import RateLimit
-from keyhive.storage import Store
+from keyhive.storage import Store, lookup_sql
 from keyhive.storage.sql import SqlStore
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -81,18 +79,32 @@ def test_nothing_for_what_nobody_holds(store: Store) -> None:
         store.read_lookup("x", "S" * 16)
 
 
+def test_every_part_reads_as_the_ordinary_reads_do(store: Store) -> None:
+    """The lookup decodes its rows itself (on the DBAPI cursor, for SQL stores): each
+    part must equal what the store's ordinary reads return."""
+    _seed(store)
+    record = store.read_lookup("s", "S" * 16)
+    assert record.client == store.get_client("c1")
+    assert record.owner == store.get_owner("acme")
+    assert record.roles == store.get_roles(["reader"])
+    pair = store.read_lookup("c", "c1")
+    assert pair.secrets == [store.get_secret("P" * 16)]
+
+
 @pytest.fixture
-def statements(store: Store) -> Iterator[list[str]]:
+def statements(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements a lookup runs, as its reader sends them to the driver."""
     if not isinstance(store, SqlStore):
         pytest.skip("the memory store has no statements to count")
     seen: list[str] = []
+    run = lookup_sql.fetch
 
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+    def note(cursor: Any, sql: str, params: Any) -> list[Any]:
+        seen.append(sql)
+        return run(cursor, sql, params)
 
-    sa.event.listen(store.engine, "before_cursor_execute", note)
-    yield seen
-    sa.event.remove(store.engine, "before_cursor_execute", note)
+    monkeypatch.setattr(lookup_sql, "fetch", note)
+    return seen
 
 
 def test_a_real_id_and_an_unknown_one_cost_the_same_statements(
@@ -107,3 +119,29 @@ def test_a_real_id_and_an_unknown_one_cost_the_same_statements(
         store.read_lookup(kind, unknown)
         assert statements == known
         assert len(known) >= 5  # secrets, client, scopes, roles, owner and roles' scopes
+
+
+def test_an_unknown_id_decodes_a_stand_in_and_returns_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding a found client and secret is most of a first read's work after the
+    queries; a lookup that found nothing decodes remembered rows of the same shape, so
+    it costs the same, and still answers nothing."""
+    if not isinstance(store, SqlStore):
+        pytest.skip("the memory store decodes nothing")
+    _seed(store)
+    built: list[str] = []
+    for name in ("client_from_row", "stored_secret"):
+        real = getattr(lookup_sql, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            built.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(lookup_sql, name, counted)
+    store.read_lookup("s", "S" * 16)
+    known = sorted(built)
+    built.clear()
+    record = store.read_lookup("s", "Z" * 16)
+    assert sorted(built) == known == ["client_from_row", "stored_secret"]
+    assert record.client is None and record.secrets == [] and record.owner is None

@@ -72,3 +72,27 @@ def test_unreachable_postgres_is_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable):
         store.get_client("x")
     store.close()
+
+
+def test_unreachable_postgres_is_unavailable_to_the_lookup_read() -> None:
+    store = SqlStore(f"postgresql+psycopg://keyhive@127.0.0.1:{free_port()}/nothing")
+    with pytest.raises(StorageUnavailable):
+        store.read_lookup("s", "S" * 16)
+    store.close()
+
+
+def test_the_lookup_read_survives_its_connections_being_dropped(pg_url: str) -> None:
+    """The lookup read uses pooled DBAPI connections directly: one the server dropped
+    must not be handed out again (the pool's pre-ping replaces it, and a read that
+    fails on one invalidates it)."""
+    store = SqlStore(pg_url)
+    store.migrate()
+    assert store.read_lookup("s", "S" * 16).secrets == []
+    with store.engine.connect() as admin:
+        admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    for _ in range(3):
+        assert store.read_lookup("s", "S" * 16).secrets == []
+    store.close()

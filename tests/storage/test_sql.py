@@ -54,3 +54,19 @@ def test_unreachable_database_is_storage_unavailable(tmp_path: Path) -> None:
     store = SqlStore(f"sqlite:///{tmp_path / 'missing-dir' / 'k.db'}")
     with pytest.raises(StorageUnavailable):
         store.get_client("x")
+
+
+def test_an_unreachable_database_is_unavailable_to_the_lookup_read_too(tmp_path: Path) -> None:
+    """The first verification's read runs on the DBAPI connection itself; it must still
+    answer StorageUnavailable, not the driver's error."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'missing-dir' / 'k.db'}")
+    with pytest.raises(StorageUnavailable):
+        store.read_lookup("s", "S" * 16)
+
+
+def test_a_lookup_read_answers_an_unmigrated_database_as_other_reads_do(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'k.db'}")
+    with pytest.raises(StorageUnavailable):
+        store.get_client("x")
+    with pytest.raises(StorageUnavailable):
+        store.read_lookup("s", "S" * 16)

@@ -370,6 +370,7 @@ class SqlStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
+        self._lookups: lookup_sql.LookupReader | None = None
         self._oauth = SqlOAuthStore(self)
         self._webhooks = SqlWebhookStore(self)
 
@@ -657,8 +658,31 @@ class SqlStore:
             return plans_sql.list_roles(conn)
 
     def read_lookup(self, kind: str, ident: str) -> LookupRecord:
-        with self._connect() as conn:
-            return lookup_sql.read_lookup(conn, kind, ident)
+        """On the pooled DBAPI connection itself (see storage/lookup_sql.py for why).
+
+        SQLAlchemy is not there to translate the driver's errors, so this does what it
+        would: a dropped connection is invalidated rather than pooled again, and a
+        database that cannot answer raises StorageUnavailable like every other read.
+        """
+        reader = self._lookups
+        if reader is None:
+            reader = self._lookups = lookup_sql.LookupReader(self.engine.dialect)
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            connection = self.engine.raw_connection()
+        except (OperationalError, dbapi.OperationalError) as exc:
+            cause = exc.orig if isinstance(exc, OperationalError) else exc
+            raise StorageUnavailable(f"database unavailable: {type(cause).__name__}") from None
+        try:
+            return reader.read(connection, kind, ident)
+        except dbapi.Error as exc:
+            if self.engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+                connection.invalidate(exc)
+            if isinstance(exc, dbapi.OperationalError):
+                raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from None
+            raise
+        finally:
+            connection.close()
 
     def get_legacy(self, legacy_id: str) -> StoredSecret | None:
         with self._connect() as conn:

@@ -147,6 +147,31 @@ def test_usage_adds_and_moves_last_used_forward_only(store: Store) -> None:
     assert got.secret.last_used_at == T0 + timedelta(hours=2)
 
 
+def test_usage_keeps_the_highest_credit_count_of_a_period(store: Store) -> None:
+    """A flush carries each node's latest credit counter: the store keeps the highest
+    within a period and starts over in a new one; plain and metered rows in one batch."""
+    other = dataclasses.replace(secret(), secret_id="M" * 16)
+    with store.transaction() as tx:
+        tx.insert_client(client())
+        tx.insert_secret(StoredSecret(secret(), "h"))
+        tx.insert_secret(StoredSecret(other, "h"))
+    later = T0 + timedelta(minutes=1)
+    store.record_usage(
+        {"S" * 16: Usage(1, T0), "M" * 16: Usage(3, T0, credits_period="p1", credits_used=7)}
+    )
+    store.record_usage({"M" * 16: Usage(1, later, credits_period="p1", credits_used=5)})
+    got = store.get_secret("M" * 16)
+    assert got is not None
+    assert (got.secret.usage_count, got.secret.credits_used) == (4, 7)
+    assert got.secret.credits_period == "p1" and got.secret.last_used_at == later
+    store.record_usage({"M" * 16: Usage(1, later, credits_period="p2", credits_used=2)})
+    got = store.get_secret("M" * 16)
+    assert got is not None
+    assert (got.secret.credits_period, got.secret.credits_used) == ("p2", 2)
+    plain = store.get_secret("S" * 16)
+    assert plain is not None and plain.secret.usage_count == 1 and plain.secret.credits_used == 0
+
+
 def test_audit_is_ordered_and_paged(store: Store) -> None:
     assert store.last_audit_id() == 0
     with store.transaction() as tx:

@@ -69,6 +69,35 @@ _ALEMBIC = threading.Lock()
 _LOCK_CHUNK = 500
 
 
+def _usage_update(*, metered: bool) -> Any:
+    """The UPDATE a usage flush runs per secret, keyed by bind parameters (built once).
+
+    last_used_at only moves forward and credits_used only grows within its period, so
+    batches from several nodes may land in any order.
+    """
+    col = t.secrets.c
+    at = sa.bindparam("u_at", type_=col.last_used_at.type)
+    values: dict[str, Any] = {
+        "usage_count": col.usage_count + sa.bindparam("u_count", type_=sa.Integer),
+        "last_used_at": sa.case(
+            (col.last_used_at.is_(None), at), (col.last_used_at < at, at), else_=col.last_used_at
+        ),
+    }
+    if metered:
+        period = sa.bindparam("u_period", type_=sa.String)
+        used = sa.bindparam("u_used", type_=sa.Integer)
+        same = col.credits_period == period
+        values["credits_used"] = sa.case(
+            (same & (col.credits_used > used), col.credits_used), else_=used
+        )
+        values["credits_period"] = period
+    return t.secrets.update().where(col.secret_id == sa.bindparam("u_id")).values(**values)
+
+
+_USAGE_UPDATE = _usage_update(metered=False)
+_METERED_USAGE_UPDATE = _usage_update(metered=True)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings keyhive relies on (WAL and FULL sync on SQLite)."""
     try:
@@ -508,29 +537,28 @@ class SqlStore:
         return bool(result.rowcount)
 
     def record_usage(self, usage: Mapping[str, Usage]) -> None:
+        """One executemany per statement shape (sorted by secret id, so two nodes lock
+        rows in the same order): a restarted node flushes a row for every secret it sees
+        once, and building an UPDATE expression per row cost more than running it."""
         if not usage:
             return
-        col = t.secrets.c
+        plain: list[dict[str, Any]] = []
+        metered: list[dict[str, Any]] = []
+        for secret_id, used in sorted(usage.items()):
+            if used.last_used_at is None:
+                continue  # refusals only: they count in the usage buckets alone
+            row = {"u_id": secret_id, "u_count": used.count, "u_at": used.last_used_at}
+            if used.credits_period is None:
+                plain.append(row)
+            else:
+                metered.append(
+                    {**row, "u_period": used.credits_period, "u_used": used.credits_used}
+                )
         with self._write() as conn:
-            for secret_id, used in sorted(usage.items()):
-                if used.last_used_at is None:
-                    continue  # refusals only: they count in the usage buckets alone
-                values: dict[str, Any] = {
-                    "usage_count": col.usage_count + used.count,
-                    "last_used_at": sa.case(
-                        (col.last_used_at.is_(None), used.last_used_at),
-                        (col.last_used_at < used.last_used_at, used.last_used_at),
-                        else_=col.last_used_at,
-                    ),
-                }
-                if used.credits_period is not None:
-                    same = col.credits_period == used.credits_period
-                    values["credits_used"] = sa.case(
-                        (same & (col.credits_used > used.credits_used), col.credits_used),
-                        else_=used.credits_used,
-                    )
-                    values["credits_period"] = used.credits_period
-                conn.execute(t.secrets.update().where(col.secret_id == secret_id).values(**values))
+            if plain:
+                conn.execute(_USAGE_UPDATE, plain)
+            if metered:
+                conn.execute(_METERED_USAGE_UPDATE, metered)
             usage_sql.add_buckets(conn, usage)
 
     def delete_all(self) -> None:

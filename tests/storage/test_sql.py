@@ -70,3 +70,10 @@ def test_a_lookup_read_answers_an_unmigrated_database_as_other_reads_do(tmp_path
         store.get_client("x")
     with pytest.raises(StorageUnavailable):
         store.read_lookup("s", "S" * 16)
+
+
+def test_only_sqlite_reads_count_as_local(tmp_path: Path) -> None:
+    """A verification reads a local store on the event loop (no hop to a worker)."""
+    assert SqlStore(f"sqlite:///{tmp_path / 'k.db'}").local_reads is True
+    assert MemoryStore().local_reads is True
+    assert SqlStore("postgresql+psycopg://keyhive@127.0.0.1:1/none").local_reads is False

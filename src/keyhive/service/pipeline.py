@@ -416,15 +416,29 @@ class Pipeline:
                 return _NOT_FOUND
             return self._token_answer(checker.verify(presented.text, presented.required))
         if known is None:
-            cache = self.cache
-            epoch = cache.epoch if cache is not None else 0
-            known = self._read(presented)
-            if cache is not None:
-                cache.put_record(presented.lookup, known, epoch=epoch)
-            presented = dataclasses.replace(presented, epoch=epoch)
+            presented, known = self._read_and_remember(presented)
         result = self._match(presented, known, blocking=True)
         assert isinstance(result, Verification)
         return result
+
+    def read_now(self, pending: Pending) -> Verification | Pending:
+        """The store read of a LOOKUP pending check, without anything that blocks: the
+        answer when the digest decides, else what is left (a slow hash, a write) pending.
+        For a store whose reads are local (:attr:`Store.local_reads`), on the event loop."""
+        assert pending.stage is Stage.LOOKUP
+        assert pending.presented is not None
+        presented, known = self._read_and_remember(pending.presented)
+        return self._match(presented, known, blocking=False)
+
+    def _read_and_remember(self, presented: Presented) -> tuple[Presented, Known]:
+        """Read the lookup and remember it; ``presented`` carries the cache epoch the read
+        began in, so an invalidation during the read is not undone by the answer."""
+        cache = self.cache
+        epoch = cache.epoch if cache is not None else 0
+        known = self._read(presented)
+        if cache is not None:
+            cache.put_record(presented.lookup, known, epoch=epoch)
+        return dataclasses.replace(presented, epoch=epoch), known
 
     def verify(
         self,

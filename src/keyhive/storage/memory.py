@@ -248,6 +248,7 @@ class MemoryStore:
     """
 
     ephemeral = True
+    local_reads = True
 
     def __init__(self) -> None:
         self._state = _State()

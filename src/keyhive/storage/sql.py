@@ -399,6 +399,7 @@ class SqlStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
+        self.local_reads = self.engine.dialect.name == "sqlite"
         self._lookups: lookup_sql.LookupReader | None = None
         self._oauth = SqlOAuthStore(self)
         self._webhooks = SqlWebhookStore(self)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import hmac
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -169,7 +168,9 @@ class Pipeline:
         self._usage = usage
         self._signals = signals
         self._credits_low = credits_low
-        self._dummy = digester("keyhive dummy credential")
+        #: A stored digest nobody's token makes: an id nobody holds is checked against it
+        #: the way a real secret's digest is (parsed, then compared).
+        self._dummy = digester.stored(digester("keyhive dummy credential"))
         #: Builds the access-token checker on the first JWT seen (None: JWTs are refused).
         self.access_tokens: Callable[[], AccessTokens | None] | None = None
         self._tokens: AccessTokens | None = None
@@ -483,7 +484,7 @@ class Pipeline:
         if not undigested and (candidates or self.store_digests):
             # A wrong secret, or an id nobody holds: the same digest and compare either way.
             if not candidates:
-                hmac.compare_digest(presented.key, self._dummy)
+                self.digester.matches(self._dummy, presented.text, presented.key)
             return self._failed(presented)
         if not blocking:
             return Pending(Stage.SLOW, presented, known, suspect=self._suspect(presented))

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keyhive.core.credentials import BadCredential, PairCredential, TokenCredential, from_headers
+from keyhive.core.credentials import (
+    BadCredential,
+    PairCredential,
+    TokenCredential,
+    bearer_token,
+    from_headers,
+)
 from keyhive.core.errors import InvalidInput
 from keyhive.core.tokens import generate_key, make_token
 
@@ -144,3 +150,30 @@ def test_credential_repr_hides_the_secret() -> None:
     pair = PairCredential(CLIENT_ID, ARTICLE_SECRET)
     assert ARTICLE_SECRET not in repr(pair)
     assert CLIENT_ID in repr(pair)
+
+
+_SCHEMES = st.sampled_from(
+    ["Bearer", "bearer", "BEARER", "Api-Key", "api-key", "Basic", "", "Bear"]
+)
+
+
+@given(
+    st.tuples(_SCHEMES, st.sampled_from([" ", "  ", "", "\t"]), st.text(max_size=40)).map("".join)
+    | st.text(max_size=60)
+)
+def test_the_fast_bearer_read_agrees_with_from_headers(value: str) -> None:
+    """bearer_token is a shortcut for the integrations: whatever it reads, from_headers
+    reads as the same token; what it declines, from_headers still decides."""
+    token = bearer_token(value)
+    if token is None:
+        return
+    assert from_headers(value, None) == TokenCredential(token)
+
+
+def test_the_fast_bearer_read_declines_what_it_does_not_know() -> None:
+    assert bearer_token("Bearer abc ") == "abc"
+    assert bearer_token("Api-Key k") == "k"
+    for value in (" Bearer abc", "Bearer", "Bearer   ", "Basic YTpi", "bEaReR abc"):
+        assert bearer_token(value) is None
+    assert from_headers("bEaReR abc", None) == TokenCredential("abc")  # the full read decides
+    assert bearer_token("Bearer " + "x" * 5000) is None

@@ -64,6 +64,23 @@ def from_headers(authorization: str | None, api_key: str | None = None) -> Crede
     return None
 
 
+def bearer_token(value: str) -> str | None:
+    """The token of an ``Authorization: Bearer`` (or ``Api-Key``) value that
+    :func:`from_headers` would read as one; None for anything else (let it decide).
+
+    The integrations' hot path: one split and one comparison, no credential object.
+    """
+    scheme, _, rest = value.partition(" ")
+    if scheme not in _TOKEN_SCHEMES or len(value) > _MAX_HEADER:
+        return None
+    token = rest.strip()
+    return token or None
+
+
+#: The spellings of the token schemes :func:`bearer_token` answers without lowering.
+_TOKEN_SCHEMES: Final = frozenset({"Bearer", "bearer", "Api-Key", "api-key", "BEARER"})
+
+
 def _from_authorization(value: str) -> Credential:
     if len(value) > _MAX_HEADER:
         raise BadCredential("Authorization header is too long")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
-from keyhive.core.credentials import Credential
+from keyhive.core.credentials import Credential, bearer_token
 from keyhive.core.errors import StorageUnavailable
 from keyhive.core.model import Code
 from keyhive.core.scopes import normalize_scopes
@@ -62,6 +62,17 @@ async def check_async(
     optional: bool = False,
 ) -> Principal | Denial | None:
     """:func:`check` for ASGI apps."""
+    if authorization and type(verifier) is AsyncLocalVerifier:
+        # The path of nearly every request: a bearer token for this process's pipeline,
+        # from the header straight to the pipeline's first lines.
+        token = bearer_token(authorization)
+        if token is not None:
+            try:
+                step = verifier.begin_token(token, required, ip=ip)
+                verdict = step if isinstance(step, Verdict) else await step
+            except _UNAVAILABLE as exc:
+                return _unavailable(exc)
+            return outcome(verdict, required, realm)
     found = _presented(authorization, api_key, realm, optional)
     if found is None or isinstance(found, Denial):
         return found

@@ -84,6 +84,15 @@ class AsyncLocalVerifier:
             return self._verdicts(result)
         return self._finish(result)
 
+    def begin_token(
+        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict | Awaitable[Verdict]:
+        """:meth:`begin` for a token already read from its header."""
+        result = self.hive.begin_token(token, scopes, ip=ip)
+        if isinstance(result, Verification):
+            return self._verdicts(result)
+        return self._finish(result)
+
     async def _finish(self, pending: Awaitable[Verification]) -> Verdict:
         return self._verdicts(await pending)
 

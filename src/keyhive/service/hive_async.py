@@ -21,7 +21,7 @@ from keyhive.core.credentials import Credential, PairCredential, TokenCredential
 from keyhive.core.model import Verification
 from keyhive.counters.factory import HiveOptions
 from keyhive.service.hive import KeyHive
-from keyhive.service.pipeline import Stage
+from keyhive.service.pipeline import Pending, Stage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -153,18 +153,29 @@ class AsyncKeyHive:
         """:meth:`verify_credential` without a coroutine of its own: the answer when it
         needs no I/O, else the future of the worker finishing it. A caller on the hot
         path (an integration) saves a coroutine per request on a cache hit."""
+        result = self.hive.pipeline.start(credential, scopes, ip=ip, cost=cost)
+        return result if isinstance(result, Verification) else self.go_on(result)
+
+    def begin_token(
+        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verification | asyncio.Future[Verification]:
+        """:meth:`begin` for a token already read from its header (the integrations'
+        hot path: nothing between the header and the pipeline's first lines)."""
+        result = self.hive.pipeline.start_token(token, scopes, ip)
+        return result if isinstance(result, Verification) else self.go_on(result)
+
+    def go_on(self, pending: Pending) -> Verification | asyncio.Future[Verification]:
+        """What the first stage left: a local read here, the rest in a worker."""
         pipeline = self.hive.pipeline
-        result = pipeline.start(credential, scopes, ip=ip, cost=cost)
-        if isinstance(result, Verification):
-            return result
-        if self._local_reads and result.stage is Stage.LOOKUP and not result.suspect:
+        if self._local_reads and pending.stage is Stage.LOOKUP and not pending.suspect:
             # A local read costs less than the hop to a worker (measured: the hop was
             # most of a restarted node's first verification); only what blocks goes on.
-            result = pipeline.read_now(result)
+            result = pipeline.read_now(pending)
             if isinstance(result, Verification):
                 return result
-        pool = self._narrow if result.suspect else self._pool
-        return asyncio.get_running_loop().run_in_executor(pool, pipeline.finish, result)
+            pending = result
+        pool = self._narrow if pending.suspect else self._pool
+        return asyncio.get_running_loop().run_in_executor(pool, pipeline.finish, pending)
 
     async def verify(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None, cost: int = 1

@@ -47,17 +47,30 @@ class TTLCache(Generic[K, V]):
         self.misses = 0
 
     def get(self, key: K) -> V | None:
-        """The live value for ``key`` (refreshed as most recently used), else None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            if found[0] > self._monotonic():
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found[2]
+        """The live value for ``key`` (refreshed as most recently used), else None.
+
+        A live entry is read without the lock: this is every cache hit, and each step
+        (``dict.get``, ``move_to_end``) is one atomic operation of the OrderedDict. An
+        entry another thread drops in between is still the answer it held when read,
+        as it would be had the read come first. Only the removal of an expired entry,
+        which moves the byte count, takes the lock. ``hits`` and ``misses`` are
+        statistics: an increment lost to a concurrent one is accepted.
+        """
+        found = self._entries.get(key)
+        if found is None:
             self.misses += 1
+            return None
+        if found[0] > self._monotonic():
+            try:  # noqa: SIM105 - try costs nothing here, a context manager would not
+                self._entries.move_to_end(key)
+            except KeyError:  # dropped by another thread since the read
+                pass
+            self.hits += 1
+            return found[2]
+        self.misses += 1
+        with self._lock:
+            if self._entries.get(key) is not found:
+                return None  # replaced or dropped by another thread meanwhile
             del self._entries[key]
             self._bytes -= found[1]
         if self._on_evict is not None:

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from keyhive.core.errors import ConfigurationError, StorageUnavailable
 from keyhive.storage import open_store
@@ -72,8 +73,14 @@ def test_a_lookup_read_answers_an_unmigrated_database_as_other_reads_do(tmp_path
         store.read_lookup("s", "S" * 16)
 
 
-def test_only_sqlite_reads_count_as_local(tmp_path: Path) -> None:
-    """A verification reads a local store on the event loop (no hop to a worker)."""
+def test_only_sqlite_in_wal_mode_reads_count_as_local(tmp_path: Path) -> None:
+    """A verification reads a local store on the event loop (no hop to a worker): the
+    memory store, and SQLite only if its connections really are in WAL mode."""
     assert SqlStore(f"sqlite:///{tmp_path / 'k.db'}").local_reads is True
     assert MemoryStore().local_reads is True
     assert SqlStore("postgresql+psycopg://keyhive@127.0.0.1:1/none").local_reads is False
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    rollback_journal = SqlStore(url, engine=sa.create_engine(url))  # no WAL pragma
+    assert rollback_journal.local_reads is False
+    unreachable = SqlStore(f"sqlite:///{tmp_path / 'missing-dir' / 'k.db'}")
+    assert unreachable.local_reads is False

@@ -195,10 +195,13 @@ class Store(Protocol):
 
     #: True when the contents die with the process (the memory store).
     ephemeral: bool
-    #: True when a read never waits on a network or another writer (memory; SQLite in
-    #: WAL mode, where readers do not block): a verification may then read it on the
-    #: event loop instead of paying a hop to a worker thread.
-    local_reads: bool
+
+    @property
+    def local_reads(self) -> bool:
+        """True when a read never waits on a network or another writer (memory; SQLite
+        in WAL mode, where readers do not block): a verification may then read it on
+        the event loop instead of paying a hop to a worker thread."""
+        ...
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest version."""

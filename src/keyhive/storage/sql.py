@@ -7,6 +7,7 @@ before ``issue_secret`` returns and readers (a running server) never block the w
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -399,10 +400,23 @@ class SqlStore:
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
-        self.local_reads = self.engine.dialect.name == "sqlite"
         self._lookups: lookup_sql.LookupReader | None = None
         self._oauth = SqlOAuthStore(self)
         self._webhooks = SqlWebhookStore(self)
+
+    @functools.cached_property
+    def local_reads(self) -> bool:
+        """SQLite whose connections are really in WAL mode (asked once). Keyhive asks for
+        WAL on every connection, but a file system without shared memory refuses it, and
+        then a reader can wait on a writer's lock: such a store reads in a worker."""
+        if self.engine.dialect.name != "sqlite":
+            return False
+        try:
+            with self.engine.connect() as conn:
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        except sa.exc.DBAPIError:
+            return False
+        return str(mode).lower() == "wal"
 
     # -- lifecycle -------------------------------------------------------------------------
     def migrate(self) -> None:

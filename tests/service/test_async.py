@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,29 @@ def test_async_twin_takes_the_facades_constructor_and_refuses_anything_else() ->
         AsyncKeyHive("memory://", cache_sise=10)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="database_url must be a string"):
         KeyHive(b"sqlite:///x.db")  # type: ignore[arg-type]
+
+
+def test_a_miss_on_sqlite_reads_on_the_loop(tmp_path: Path) -> None:
+    """SQLite in WAL mode counts as local: a first verification whose digest decides is
+    answered on the loop, with no hop to a worker."""
+
+    async def main() -> None:
+        url = f"sqlite:///{tmp_path / 'k.db'}"
+        ahive = AsyncKeyHive.open(url, settings=Settings(hashing_profile="cheapest"))
+        client = await ahive.create_client("c")
+        issued = await ahive.issue_secret(client.client_id)
+        ahive.hive.cache.clear()  # type: ignore[union-attr]
+        hops: list[object] = []
+        original = ahive.hive.pipeline.finish
+
+        def spy(*args: object, **kwargs: object) -> object:
+            hops.append(args)
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        ahive.hive.pipeline.finish = spy  # type: ignore[assignment, method-assign]
+        assert ahive.hive.store.local_reads
+        assert (await ahive.verify(issued.token)).valid
+        assert hops == []
+        await ahive.aclose()
+
+    asyncio.run(main())

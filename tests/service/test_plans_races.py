@@ -9,13 +9,13 @@ holds a role that is gone.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from keyhive import Conflict, KeyHive, NotFound, Settings
 from keyhive.core.errors import InvalidInput
+from tests.service.racing import race
 
 WRITERS = 6
 
@@ -38,31 +38,12 @@ def hives(url: str) -> Iterator[list[KeyHive]]:
         hive.close()
 
 
-def _all_at_once(calls: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:  # kept and asserted on by the test
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_racing_changes_of_a_new_owner_all_land(hives: list[KeyHive]) -> None:
     calls: list[Callable[[], object]] = [
         (lambda h=h, i=i: h.set_owner_limits("acme", rate_changes={f"l{i}": f"{i + 1}/minute"}))
         for i, h in enumerate(hives)
     ]
-    results = _all_at_once(calls)
+    results = race(*calls)
     assert not [r for r in results if isinstance(r, Exception)], results
     limits = hives[0].get_owner_limits("acme").rate_limits
     assert sorted(limit.name for limit in limits) == [f"l{i}" for i in range(WRITERS)]
@@ -77,11 +58,9 @@ def test_a_role_deleted_while_a_secret_takes_it(hives: list[KeyHive]) -> None:
         name = f"r{round_}"
         first.create_role(name, scopes=["a:read"])
         secret = first.issue_secret(client.client_id).secret_id
-        results = _all_at_once(
-            [
-                lambda n=name: hives[1].delete_role(n),
-                lambda n=name, s=secret: hives[2].update(s, roles=[n]),
-            ]
+        results = race(
+            lambda n=name: hives[1].delete_role(n),
+            lambda n=name, s=secret: hives[2].update(s, roles=[n]),
         )
         deleted, attached = results
         held = first.get_secret(secret).roles

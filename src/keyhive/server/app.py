@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from keyhive.core.addresses import TrustedProxies
 from keyhive.core.settings import Settings
-from keyhive.server import leaks, openapi, problems
+from keyhive.server import heap, leaks, openapi, problems
 from keyhive.server.admin import admin_router
 from keyhive.server.audit_head import audit_head_router
 from keyhive.server.bodylimit import MAX_BODY, BodyLimitMiddleware
@@ -86,13 +86,16 @@ def create_app(
     max_body: int = MAX_BODY,
     tarpit: float = TARPIT,
     webhooks: bool = True,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """The service over ``hive`` (or a KeyHive built from ``settings`` / the environment).
 
     On shutdown a hive the app built is closed; a hive passed in belongs to the caller
     and is only flushed, so its batched usage counts are written either way. While the
     app runs (its lifespan), a webhook sender delivers the outbox from a thread of its
-    own; ``webhooks=False`` leaves that to another process.
+    own; ``webhooks=False`` leaves that to another process. ``settle_heap`` freezes the
+    heap once started (:mod:`keyhive.server.heap`): right for a process that is only
+    this service (``keyhive serve``), not for an app that mounts it beside its own.
     """
     owned = hive is None
     service = hive if hive is not None else KeyHive(settings=settings or Settings.from_env())
@@ -106,6 +109,8 @@ def create_app(
         sender = WebhookSender.for_hive(service) if webhooks and WebhookSender is not None else None
         if sender is not None:
             sender.start()
+        if settle_heap:
+            heap.settle()
         try:
             yield
         finally:
@@ -153,4 +158,4 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """The app configured by ``KEYHIVE_*`` variables (for ``uvicorn --factory``)."""
-    return create_app(settings=Settings.from_env())
+    return create_app(settings=Settings.from_env(), settle_heap=True)

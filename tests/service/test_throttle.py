@@ -50,3 +50,23 @@ def test_pair_failures_are_throttled_per_client() -> None:
     assert hive.verify_pair("client-x", "wrong").retry_after is not None
     assert hive.verify_pair("client-y", "wrong").retry_after is None
     hive.close()
+
+
+def test_fail_counts_every_key_and_answers_what_retry_after_said_before() -> None:
+    """``fail`` (one lock for an attempt's keys) agrees with ``retry_after`` then
+    ``failed`` for each key, over limits, windows and keys sharing an attempt."""
+    now = [0.0]
+    one = FailureThrottle(limit=3, window=10, monotonic=lambda: now[0])
+    other = FailureThrottle(limit=3, window=10, monotonic=lambda: now[0])
+    attempts = [("id:a", "ip:1"), ("id:a",), ("id:b", "ip:1"), ("ip:1",), ("id:a", "ip:2")]
+    engaged = 0
+    for step in range(60):
+        keys = attempts[step % len(attempts)]
+        expected = next((w for w in map(one.retry_after, keys) if w is not None), None)
+        for key in keys:
+            one.failed(key)
+        assert other.fail(keys) == expected
+        engaged += expected is not None
+        now[0] += 0.7
+    assert other.retry_after("id:a") == one.retry_after("id:a")
+    assert 10 < engaged < 50  # the walk went through throttled and released windows

@@ -122,6 +122,10 @@ class Throttle(Protocol):
 
     def failed(self, key: str) -> None: ...
 
+    def fail(self, keys: tuple[str, ...]) -> float | None:
+        """Count a failure for each key; the wait the first throttled one was under."""
+        ...
+
 
 class UsageSink(Protocol):
     """Where verifications are counted, to be written to the store in batches."""

@@ -48,11 +48,27 @@ class FailureThrottle:
 
     def failed(self, key: str) -> None:
         """Count one failure for ``key``."""
+        self.fail((key,))
+
+    def fail(self, keys: tuple[str, ...]) -> float | None:
+        """Count one failure for each of ``keys``; returns the wait the first throttled
+        one was under before this failure (what ``retry_after`` said), or None.
+
+        One lock and one clock read for all of an attempt's keys: a wrong guess is the
+        path an attacker drives, so it is kept short.
+        """
         now = self._monotonic()
+        wait: float | None = None
         with self._lock:
-            start, count = self._counts.pop(key, (now, 0))
-            if start + self.window <= now:
-                start, count = now, 0
-            self._counts[key] = (start, count + 1)
-            while len(self._counts) > self.max_keys:
-                self._counts.popitem(last=False)
+            counts = self._counts
+            for key in keys:
+                start, count = counts.pop(key, (now, 0))
+                left = start + self.window - now
+                if left <= 0:
+                    start, count = now, 0
+                elif count >= self.limit and wait is None:
+                    wait = left
+                counts[key] = (start, count + 1)
+            while len(counts) > self.max_keys:
+                counts.popitem(last=False)
+        return wait

@@ -439,7 +439,9 @@ class Pipeline:
         known = self._read(presented)
         if cache is not None:
             cache.put_record(presented.lookup, known, epoch=epoch)
-        return dataclasses.replace(presented, epoch=epoch), known
+        if presented.epoch != epoch:  # rebuilt only when something was evicted meanwhile
+            presented = dataclasses.replace(presented, epoch=epoch)
+        return presented, known
 
     def verify(
         self,
@@ -583,10 +585,8 @@ class Pipeline:
         The throttle never refuses a credential: a correct one matched before it was
         asked. It only marks failures, so that the hot routes answer them late.
         """
-        wait = self._wait(presented.throttle_keys)
-        if self._throttle is not None:
-            for key in presented.throttle_keys:
-                self._throttle.failed(key)
+        throttle = self._throttle
+        wait = throttle.fail(presented.throttle_keys) if throttle is not None else None
         return _NOT_FOUND if wait is None else Verification(Code.NOT_FOUND, retry_after=wait)
 
     # -- judgement ---------------------------------------------------------------------------

@@ -126,9 +126,12 @@ class _Query:
         #: How many times the ident is bound (positional paramstyles), or None (named).
         self.positions = len(compiled.positiontup or ()) if compiled.positional else None
         columns = list(statement.selected_columns)
-        self._processors = [
+        processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
+        #: Only the columns whose type decodes anything. Every processor maps None to
+        #: None, so a NULL is left as it is without a call.
+        self._decoders = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         self._row: Any = namedtuple("_Row", [column.key for column in columns])  # type: ignore[misc]
 
     def params(self, ident: str) -> tuple[str, ...] | dict[str, str]:
@@ -137,11 +140,16 @@ class _Query:
         return (ident,) * self.positions
 
     def rows(self, raw: list[Any]) -> list[Any]:
-        make, processors = self._row._make, self._processors
-        return [
-            make(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
-            for row in raw
-        ]
+        make, decoders = self._row._make, self._decoders
+        decoded = []
+        for row in raw:
+            values = list(row)
+            for i, process in decoders:
+                value = values[i]
+                if value is not None:
+                    values[i] = process(value)
+            decoded.append(make(values))
+        return decoded
 
 
 class LookupReader:

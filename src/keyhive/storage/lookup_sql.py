@@ -93,24 +93,31 @@ def _statements(kind: str) -> _Statements:
     """The six statements of one lookup kind, built once and keyed by the ``ident`` bind
     parameter."""
     ident = sa.bindparam("ident", type_=sa.String)
+    clients, links, grants = t.clients.c, t.secret_roles.c, t.secret_scopes.c
     where: sa.ColumnElement[bool]
     if kind == "c":
         where = (_S.client_id == ident) & _S.prefix.is_(None) & _S.legacy_id.is_(None)
         client_id: Any = ident
     elif kind in ("s", "l"):
         where = _S.secret_id == ident if kind == "s" else _S.legacy_id == ident
-        client_id = sa.select(_S.client_id).where(where).scalar_subquery()
+        # An id nobody holds still searches the clients index (for the id itself, which
+        # names no client), as a real one does for its client: the same index descents.
+        client_id = sa.func.coalesce(sa.select(_S.client_id).where(where).scalar_subquery(), ident)
     else:
         raise ValueError(f"unknown lookup kind: {kind!r}")
-    ids = sa.select(_S.secret_id).where(where)
-    clients, links, grants = t.clients.c, t.secret_roles.c, t.secret_scopes.c
+    held_by: Any
+    if kind == "s":  # scopes and roles are keyed by the secret id itself: searched either way
+        scoped, held_by = grants.secret_id == ident, links.secret_id == ident
+    else:
+        ids = sa.select(_S.secret_id).where(where)
+        scoped, held_by = grants.secret_id.in_(ids), links.secret_id.in_(ids)
     owner_of = sa.select(clients.owner).where(clients.client_id == client_id).scalar_subquery()
-    held = sa.select(links.role).where(links.secret_id.in_(ids))
+    held = sa.select(links.role).where(held_by)
     return _Statements(
         client=sa.select(t.clients).where(clients.client_id == client_id),
         secrets=sa.select(t.secrets).where(where).order_by(_S.created_at, _S.secret_id),
-        scopes=sa.select(grants.secret_id, grants.scope).where(grants.secret_id.in_(ids)),
-        roles=sa.select(links.secret_id, links.role).where(links.secret_id.in_(ids)),
+        scopes=sa.select(grants.secret_id, grants.scope).where(scoped),
+        roles=sa.select(links.secret_id, links.role).where(held_by),
         owner=sa.select(t.owners).where(t.owners.c.owner == owner_of),
         role_rows=sa.select(t.roles).where(t.roles.c.name.in_(held)),
     )

@@ -77,6 +77,22 @@ def test_the_client_address_rule(
     assert TrustedProxies(["10.0.0.0/8"]).client(peer, real, forwarded) == expected
 
 
+def test_remembered_peers_answer_as_before_and_stay_bounded() -> None:
+    """Socket peers' answers are remembered (the rule runs for every request): asked
+    again, or past the memo's bound, every peer gets the answer a fresh rule gives."""
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    peers = [f"10.{i >> 8 & 255}.{i & 255}.1" for i in range(3_000)]
+    peers += [f"192.0.{i >> 8 & 255}.{i & 255}" for i in range(3_000)]
+    peers += ["garbage", "::ffff:10.0.0.5", " 10.0.0.7 ", "x" * 100]
+    for _ in range(2):
+        for peer in peers:
+            fresh = TrustedProxies(["10.0.0.0/8"]).client(peer, "192.0.2.7", None)
+            assert proxies.client(peer, "192.0.2.7", None) == fresh
+    assert proxies.client("10.0.0.5", "192.0.2.7") == "192.0.2.7"
+    assert proxies.client("192.0.2.1", "10.0.0.1") == "192.0.2.1"
+    assert len(proxies._peers) <= 4096
+
+
 async def test_star_reaches_neither_admin_nor_verify(
     client: httpx.AsyncClient, hive: KeyHive
 ) -> None:

@@ -82,16 +82,36 @@ def parse_networks(networks: object, field: str = "trusted_proxies") -> tuple[IP
     return tuple(result)
 
 
+#: Distinct peer addresses whose answer :class:`TrustedProxies` remembers.
+_PEERS_REMEMBERED: Final = 4096
+
+
 class TrustedProxies:
     """The peers whose forwarding headers are believed."""
 
-    __slots__ = ("_networks",)
+    __slots__ = ("_networks", "_peers")
 
     def __init__(self, networks: Iterable[str] = LOOPBACK) -> None:
         self._networks = parse_networks(list(networks))
+        #: Socket peer text -> (canonical text or None, trusted?). This runs for every
+        #: request and a peer recurs (the proxy, or a client's connection), while testing
+        #: an address against networks costs more than the whole cache-hit verification.
+        #: Only socket peers are remembered (not header values a caller chose), and at
+        #: most a bounded number: once full, new peers are worked out each time.
+        self._peers: dict[str, tuple[str | None, bool]] = {}
 
     def trusts(self, address: IPAddress) -> bool:
         return any(address in net for net in self._networks)
+
+    def _peer(self, text: str) -> tuple[str | None, bool]:
+        """The canonical text of an address and whether it is a trusted proxy."""
+        found = self._peers.get(text)
+        if found is None:
+            address = parse_address(text)
+            found = (None, False) if address is None else (str(address), self.trusts(address))
+            if len(text) <= MAX_ADDRESS and len(self._peers) < _PEERS_REMEMBERED:
+                self._peers[text] = found
+        return found
 
     def client(
         self, peer: str | None, real_ip: str | None = None, forwarded_for: str | None = None
@@ -99,19 +119,20 @@ class TrustedProxies:
         """The address a request comes from: the socket peer, unless it is a trusted proxy
         that says whom it forwards for. None when that cannot be told (a trusted proxy
         forwarding garbage): IP allowlists then refuse, as they do without an address."""
-        address = parse_address(peer)
-        if address is None or not self.trusts(address):
-            return str(address) if address is not None else None
+        if not isinstance(peer, str):
+            return None
+        address, trusted = self._peer(peer)
+        if not trusted:
+            return address
         if real_ip:
-            claimed = parse_address(real_ip)
-            return str(claimed) if claimed is not None else None
+            return canonical(real_ip)
         if forwarded_for:
             hops = forwarded_for.rsplit(",", _MAX_HOPS)[-_MAX_HOPS:]
             for hop in reversed(hops):
-                claimed = parse_address(hop)
+                claimed = parse_address(hop)  # not remembered: a header, not a socket peer
                 if claimed is None:
                     return None  # garbage where an address belongs: the caller is unknown
-                address = claimed
+                address = str(claimed)
                 if not self.trusts(claimed):
                     break
-        return str(address)
+        return address

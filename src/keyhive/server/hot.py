@@ -172,7 +172,9 @@ class HotPath:
     async def _verified(
         self, credential: Credential, required: Sequence[str], ip: str | None, cost: int = 1
     ) -> Verification:
-        result = await self.hive.verify_credential(credential, required, ip=ip, cost=cost)
+        # begin(): a cache hit is answered without a coroutine of verify_credential's own.
+        begun = self.hive.begin(credential, required, ip=ip, cost=cost)
+        result = begun if isinstance(begun, Verification) else await begun
         if self.tarpit and result.retry_after is not None and result.code is Code.NOT_FOUND:
             # A throttled id or address: answer late. A sleeping coroutine costs nothing,
             # while a brute-force client that waits for answers slows to a crawl and

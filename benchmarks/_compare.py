@@ -169,9 +169,29 @@ def _context(side: dict[str, Any]) -> dict[str, float]:
     return {n: r["rps"] for n, r in side.get("http", {}).items() if n.startswith("raw")}
 
 
+def _shares(side: dict[str, Any]) -> dict[str, float]:
+    """Each keyhive req/s figure as a share of the raw app answering the same request
+    shape, whose wrk rounds alternated with it in the same child: a drift of the
+    machine's speed between children weighs on both parts of the share alike."""
+    http = side.get("http", {})
+    raw = {"GET": "raw ASGI hello-world (GET /)"}
+    raw["POST"] = "raw ASGI hello-world (POST /, same body and headers as /v1/verify)"
+    found: dict[str, float] = {}
+    for name, row in http.items():
+        control = http.get(raw["POST" if "POST" in name else "GET"])
+        if name.startswith("keyhive") and control and control["rps"]:
+            found[f"{name} req/s"] = row["rps"] / control["rps"]
+    flood, control = side.get("flood"), http.get(raw["GET"])
+    if flood and control and control["rps"]:
+        found["/v1/auth during the flood, req/s"] = flood["flooded"]["rps"] / control["rps"]
+    return found
+
+
 def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the before/after table with ratio and verdict (within 5% or better)."""
+    """Rows of the before/after table with ratio and verdict (within 5% or better);
+    HTTP throughput rows also give the ratio of their shares of the raw app."""
     old, new = _metrics(before), _metrics(after)
+    old_shares, new_shares = _shares(before), _shares(after)
     rows = []
     for name, (value, higher) in old.items():
         if name not in new:
@@ -179,24 +199,27 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
         now = new[name][0]
         ratio = now / value if value else float("nan")
         ok = ratio >= 1 - TOLERANCE if higher else ratio <= 1 + TOLERANCE
-        rows.append(
-            {
-                "figure": name,
-                "before": value,
-                "after": now,
-                "ratio": ratio,
-                "higher_is_better": higher,
-                "met": ok,
-            }
-        )
+        row: dict[str, Any] = {
+            "figure": name,
+            "before": value,
+            "after": now,
+            "ratio": ratio,
+            "higher_is_better": higher,
+            "met": ok,
+        }
+        if name in old_shares and name in new_shares:
+            row["share_ratio"] = new_shares[name] / old_shares[name]
+        rows.append(row)
     return rows
 
 
 def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[str, Any]:
     """Both sides in ABBA rounds (AB when quick); the pooled figures and the table."""
     sizes = (1_000, 10_000) if quick else (1_000, 100_000)
-    hit, http, warmup = (0.5, 3.0, 1.0) if quick else (3.0, 3.0, 1.0)
-    order = ("before", "after") if quick else ("before", "after", "after", "before")
+    hit, http, warmup = (0.5, 3.0, 1.0) if quick else (2.0, 3.0, 1.0)
+    # Eight rounds, ABBA twice: this machine's speed drifts over minutes, and shorter
+    # turns let a drift weigh on both sides alike.
+    order = ("before", "after") if quick else ("before", "after", "after", "before") * 2
     started = time.monotonic()
     try:
         with worktree(rev) as (base, commit):

@@ -145,3 +145,51 @@ def test_an_unknown_id_decodes_a_stand_in_and_returns_nothing(
     record = store.read_lookup("s", "Z" * 16)
     assert sorted(built) == known == ["client_from_row", "stored_secret"]
     assert record.client is None and record.secrets == [] and record.owner is None
+
+
+def test_an_unknown_secret_id_reads_rows_of_a_real_ones_shape_and_returns_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a secret has been found, a secret id nobody holds reads that secret's row
+    and client in its place (the decoy), so the driver hands back as many rows of each
+    kind as for a real id; the decoy's rows are dropped, never returned."""
+    if not isinstance(store, SqlStore):
+        pytest.skip("the memory store reads no rows")
+    _seed(store)
+    counts: list[int] = []
+    run = lookup_sql.fetch
+
+    def counted(cursor: Any, sql: str, params: Any) -> list[Any]:
+        rows = run(cursor, sql, params)
+        counts.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(lookup_sql, "fetch", counted)
+    store.read_lookup("s", "O" * 16)  # found: becomes the decoy
+    counts.clear()
+    real = store.read_lookup("s", "S" * 16)
+    real_counts = list(counts)
+    counts.clear()
+    unknown = store.read_lookup("s", "Z" * 16)
+    assert counts[:2] == real_counts[:2] == [1, 1]  # the client row, the secret row
+    assert unknown == (None, [], None, {})
+    assert real.client is not None and [s.secret.secret_id for s in real.secrets] == ["S" * 16]
+    # The decoy itself, and a real id after an unknown one, read as themselves.
+    decoy = store.read_lookup("s", "O" * 16)
+    assert decoy.client is not None and decoy.client.client_id == "c2"
+    assert [s.secret.secret_id for s in decoy.secrets] == ["O" * 16]
+    assert store.read_lookup("s", "S" * 16) == real
+
+
+def test_when_the_decoy_is_gone_an_unknown_id_still_returns_nothing(store: Store) -> None:
+    if not isinstance(store, SqlStore):
+        pytest.skip("the memory store has no decoy")
+    _seed(store)
+    assert store.read_lookup("s", "S" * 16).client is not None
+    store.delete_all()
+    assert store.read_lookup("s", "Z" * 16) == (None, [], None, {})
+    assert store.read_lookup("s", "S" * 16) == (None, [], None, {})
+    _seed(store)
+    found = store.read_lookup("s", "P" * 16)
+    assert [s.secret.secret_id for s in found.secrets] == ["P" * 16]
+    assert store.read_lookup("s", "Z" * 16) == (None, [], None, {})

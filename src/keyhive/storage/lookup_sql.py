@@ -4,7 +4,10 @@ A verifier that has not seen a credential's lookup yet reads it here, once. The 
 six queries run whatever the store holds, each keyed by the lookup itself rather than by
 what an earlier query found: an id nobody holds costs the store the same round trips as
 a secret that exists, so the time of a first refusal does not tell whether the id was
-real (issue 9). Everything runs on one connection, in one read transaction.
+real (issue 9). A secret id nobody holds goes further: it reads a real secret's row and
+client in its place (a decoy), decodes them and drops them, so even the rows the driver
+hands back are the same in number and shape. Everything runs on one connection, in one
+read transaction.
 
 This is the one read that bypasses SQLAlchemy's execution layer: a restarted node and a
 guess at a new id both pay it, and measured on SQLite SQLAlchemy's per-statement
@@ -91,15 +94,27 @@ class _Statements(NamedTuple):
 @functools.cache
 def _statements(kind: str) -> _Statements:
     """The six statements of one lookup kind, built once and keyed by the ``ident`` bind
-    parameter."""
+    parameter (and, for a secret id, ``decoy``: see :class:`LookupReader`)."""
     ident = sa.bindparam("ident", type_=sa.String)
     clients, links, grants = t.clients.c, t.secret_roles.c, t.secret_scopes.c
     where: sa.ColumnElement[bool]
+    order: tuple[Any, ...] = (_S.created_at, _S.secret_id)
+    limit: int | None = None
     if kind == "c":
         where = (_S.client_id == ident) & _S.prefix.is_(None) & _S.legacy_id.is_(None)
         client_id: Any = ident
-    elif kind in ("s", "l"):
-        where = _S.secret_id == ident if kind == "s" else _S.legacy_id == ident
+    elif kind == "s":
+        # The secret, or failing that the decoy: one row either way (see LookupReader).
+        decoy = sa.bindparam("decoy", type_=sa.String)
+        where = _S.secret_id.in_([ident, decoy])
+        order, limit = ((_S.secret_id == ident).desc(),), 1
+
+        def client_of(secret_id: Any) -> Any:
+            return sa.select(_S.client_id).where(_S.secret_id == secret_id).scalar_subquery()
+
+        client_id = sa.func.coalesce(client_of(ident), client_of(decoy))
+    elif kind == "l":
+        where = _S.legacy_id == ident
         # An id nobody holds still searches the clients index (for the id itself, which
         # names no client), as a real one does for its client: the same index descents.
         client_id = sa.func.coalesce(sa.select(_S.client_id).where(where).scalar_subquery(), ident)
@@ -115,7 +130,7 @@ def _statements(kind: str) -> _Statements:
     held = sa.select(links.role).where(held_by)
     return _Statements(
         client=sa.select(t.clients).where(clients.client_id == client_id),
-        secrets=sa.select(t.secrets).where(where).order_by(_S.created_at, _S.secret_id),
+        secrets=sa.select(t.secrets).where(where).order_by(*order).limit(limit),
         scopes=sa.select(grants.secret_id, grants.scope).where(scoped),
         roles=sa.select(links.secret_id, links.role).where(held_by),
         owner=sa.select(t.owners).where(t.owners.c.owner == owner_of),
@@ -130,8 +145,14 @@ class _Query:
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
-        #: How many times the ident is bound (positional paramstyles), or None (named).
-        self.positions = len(compiled.positiontup or ()) if compiled.positional else None
+        #: The bind parameters' names: in order of their places for a positional
+        #: paramstyle (a name may recur), else once each.
+        self._positional = bool(compiled.positional)
+        self._names = (
+            tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
+        )
+        #: Values bound by the statement itself (a LIMIT), beside the lookup's own.
+        self._fixed = {k: v for k, v in compiled.params.items() if k not in ("ident", "decoy")}
         columns = list(statement.selected_columns)
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -141,10 +162,11 @@ class _Query:
         self._decoders = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         self._row: Any = namedtuple("_Row", [column.key for column in columns])  # type: ignore[misc]
 
-    def params(self, ident: str) -> tuple[str, ...] | dict[str, str]:
-        if self.positions is None:
-            return {"ident": ident}
-        return (ident,) * self.positions
+    def params(self, values: Mapping[str, str]) -> tuple[Any, ...] | dict[str, Any]:
+        given = {**self._fixed, **values} if self._fixed else values
+        if self._positional:
+            return tuple(given[name] for name in self._names)
+        return {name: given[name] for name in self._names}
 
     def rows(self, raw: list[Any]) -> list[Any]:
         make, decoders = self._row._make, self._decoders
@@ -168,8 +190,15 @@ class LookupReader:
         #: sqlite3 module's own); PostgreSQL's driver begins one with the first statement.
         self._begin = dialect.name == "sqlite"
         self._queries: dict[str, tuple[_Query, ...]] = {}
+        #: A secret id that was read and found: a secret id nobody holds reads this
+        #: secret's row and client instead, decodes them as a real lookup would, and
+        #: drops them, so the store does the same work and returns rows of the same
+        #: shape whether or not the id is real (issue 9: the time of a first refusal
+        #: must not tell). None until a secret is found, or after the decoy is gone.
+        self._decoy: str | None = None
         #: Raw rows of the last client and secret read (hash and digest blanked): what
-        #: a lookup nobody holds decodes instead, so that it costs what a real one does.
+        #: any other lookup nobody holds decodes instead (a client id or an imported
+        #: handle, or a secret id while there is no decoy).
         self._stand_in: tuple[Any, Any, tuple[str, str]] | None = None
 
     def _prepared(self, kind: str) -> tuple[_Query, ...]:
@@ -186,38 +215,46 @@ class LookupReader:
         imported from another library). ``connection`` is a pooled DBAPI connection; the
         read transaction is rolled back before this returns."""
         client_q, secrets_q, scopes_q, roles_q, owner_q, role_rows_q = self._prepared(kind)
+        values = {"ident": ident, "decoy": self._decoy or ident}
         cursor = connection.cursor()
         try:
             if self._begin:
                 cursor.execute("BEGIN")
-            client_raw = fetch(cursor, client_q.sql, client_q.params(ident))
-            secrets_raw = fetch(cursor, secrets_q.sql, secrets_q.params(ident))
-            scope_pairs = fetch(cursor, scopes_q.sql, scopes_q.params(ident))
-            roles = _grouped(fetch(cursor, roles_q.sql, roles_q.params(ident)))
-            owner_rows = owner_q.rows(fetch(cursor, owner_q.sql, owner_q.params(ident)))
-            role_rows = role_rows_q.rows(fetch(cursor, role_rows_q.sql, role_rows_q.params(ident)))
+            client_raw = fetch(cursor, client_q.sql, client_q.params(values))
+            secrets_raw = fetch(cursor, secrets_q.sql, secrets_q.params(values))
+            scope_pairs = fetch(cursor, scopes_q.sql, scopes_q.params(values))
+            roles = _grouped(fetch(cursor, roles_q.sql, roles_q.params(values)))
+            owner_rows = owner_q.rows(fetch(cursor, owner_q.sql, owner_q.params(values)))
+            role_rows = role_rows_q.rows(fetch(cursor, role_rows_q.sql, role_rows_q.params(values)))
         finally:
             cursor.close()
             connection.rollback()
         client_rows = client_q.rows(client_raw)
         rows = secrets_q.rows(secrets_raw)
         scopes = _grouped(scope_pairs)
+        decoyed = kind == "s" and bool(rows) and rows[0].secret_id != ident
+        if kind == "s":
+            if not rows:
+                self._decoy = None  # the id is unknown and the decoy is gone (or unset)
+            elif self._decoy is None:
+                self._decoy = ident
         if not client_rows:
             if self._stand_in is not None:
                 self._decode_stand_in(client_q, secrets_q)
-        elif rows and self._stand_in is None:
+        elif rows and self._stand_in is None and not decoyed:
             blank = tuple(
                 "" if key in ("hash", "digest") else value
                 for key, value in zip(rows[0]._fields, secrets_raw[0], strict=True)
             )
             pair = scope_pairs[0] if scope_pairs else (rows[0].secret_id, "")
             self._stand_in = (client_raw[0], blank, (pair[0], pair[1]))
-        return LookupRecord(
+        record = LookupRecord(
             client=client_from_row(client_rows[0]) if client_rows else None,
             secrets=[stored_secret(row, scopes, roles) for row in rows],
             owner=plans_sql.owner_from_row(owner_rows[0]) if owner_rows else None,
             roles={row.name: plans_sql.role_from_row(row) for row in role_rows},
         )
+        return LookupRecord(None, [], None, {}) if decoyed else record
 
     def _decode_stand_in(self, client_q: _Query, secrets_q: _Query) -> None:
         """Decode and build the remembered rows, and drop them: the work a lookup that
@@ -229,7 +266,7 @@ class LookupReader:
         stored_secret(secrets_q.rows([secret_raw])[0], _grouped([scope_pair]), {})
 
 
-def fetch(cursor: Any, sql: str, params: tuple[str, ...] | dict[str, str]) -> list[Any]:
+def fetch(cursor: Any, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
     """Run one statement and take all its rows (one place, so a test can count them)."""
     cursor.execute(sql, params)
     return list(cursor.fetchall())

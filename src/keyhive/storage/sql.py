@@ -55,6 +55,7 @@ from keyhive.storage._protocol import (
     Usage,
 )
 from keyhive.storage.oauth_sql import SqlOAuthStore
+from keyhive.storage.pinned import PinnedConnections
 from keyhive.storage.webhooks_sql import SqlWebhookStore
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -401,6 +402,10 @@ class SqlStore:
         self.url = url
         self.engine = engine or make_engine(url)
         self._lookups: lookup_sql.LookupReader | None = None
+        #: SQLite: each reading thread keeps a connection for first-verification reads.
+        self._pinned = (
+            PinnedConnections(self.engine) if self.engine.dialect.name == "sqlite" else None
+        )
         self._oauth = SqlOAuthStore(self)
         self._webhooks = SqlWebhookStore(self)
 
@@ -450,6 +455,8 @@ class SqlStore:
             return str(row[0]) if row else None
 
     def close(self) -> None:
+        if self._pinned is not None:
+            self._pinned.close()
         self.engine.dispose()
 
     @contextmanager
@@ -701,31 +708,39 @@ class SqlStore:
             return plans_sql.list_roles(conn)
 
     def read_lookup(self, kind: str, ident: str) -> LookupRecord:
-        """On the pooled DBAPI connection itself (see storage/lookup_sql.py for why).
+        """On a DBAPI connection itself (see storage/lookup_sql.py for why): on SQLite
+        this thread's own (storage/pinned.py), else one from the pool.
 
         SQLAlchemy is not there to translate the driver's errors, so this does what it
-        would: a dropped connection is invalidated rather than pooled again, and a
-        database that cannot answer raises StorageUnavailable like every other read.
+        would: a dropped connection is invalidated rather than pooled again (a thread's
+        own is closed), and a database that cannot answer raises StorageUnavailable
+        like every other read.
         """
         reader = self._lookups
         if reader is None:
             reader = self._lookups = lookup_sql.LookupReader(self.engine.dialect)
         dbapi = self.engine.dialect.loaded_dbapi
+        pinned = self._pinned
         try:
-            connection = self.engine.raw_connection()
+            own = pinned.get() if pinned is not None else None
+            connection = own if own is not None else self.engine.raw_connection()
         except (OperationalError, dbapi.OperationalError) as exc:
             cause = exc.orig if isinstance(exc, OperationalError) else exc
             raise StorageUnavailable(f"database unavailable: {type(cause).__name__}") from None
         try:
             return reader.read(connection, kind, ident)
         except dbapi.Error as exc:
-            if self.engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+            if own is not None:
+                assert pinned is not None
+                pinned.drop()  # the next read opens a fresh connection
+            elif self.engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
                 connection.invalidate(exc)
             if isinstance(exc, dbapi.OperationalError):
                 raise StorageUnavailable(f"database unavailable: {type(exc).__name__}") from None
             raise
         finally:
-            connection.close()
+            if own is None:
+                connection.close()
 
     def get_legacy(self, legacy_id: str) -> StoredSecret | None:
         with self._connect() as conn:

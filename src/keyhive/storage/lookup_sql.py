@@ -99,7 +99,8 @@ def _statements(kind: str) -> _Statements:
     clients, links, grants = t.clients.c, t.secret_roles.c, t.secret_scopes.c
     where: sa.ColumnElement[bool]
     order: tuple[Any, ...] = (_S.created_at, _S.secret_id)
-    limit: int | None = None
+    limit: Any = None
+    offset: Any = None
     if kind == "c":
         where = (_S.client_id == ident) & _S.prefix.is_(None) & _S.legacy_id.is_(None)
         client_id: Any = ident
@@ -107,7 +108,10 @@ def _statements(kind: str) -> _Statements:
         # The secret, or failing that the decoy: one row either way (see LookupReader).
         decoy = sa.bindparam("decoy", type_=sa.String)
         where = _S.secret_id.in_([ident, decoy])
-        order, limit = ((_S.secret_id == ident).desc(),), 1
+        # A literal LIMIT (and the OFFSET SQLite's dialect adds to it): the lookup's own
+        # ids stay the statement's only parameters.
+        order = ((_S.secret_id == ident).desc(),)
+        limit, offset = sa.literal_column("1"), sa.literal_column("0")
 
         def client_of(secret_id: Any) -> Any:
             return sa.select(_S.client_id).where(_S.secret_id == secret_id).scalar_subquery()
@@ -130,7 +134,7 @@ def _statements(kind: str) -> _Statements:
     held = sa.select(links.role).where(held_by)
     return _Statements(
         client=sa.select(t.clients).where(clients.client_id == client_id),
-        secrets=sa.select(t.secrets).where(where).order_by(*order).limit(limit),
+        secrets=sa.select(t.secrets).where(where).order_by(*order).limit(limit).offset(offset),
         scopes=sa.select(grants.secret_id, grants.scope).where(scoped),
         roles=sa.select(links.secret_id, links.role).where(held_by),
         owner=sa.select(t.owners).where(t.owners.c.owner == owner_of),
@@ -151,8 +155,8 @@ class _Query:
         self._names = (
             tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
         )
-        #: Values bound by the statement itself (a LIMIT), beside the lookup's own.
-        self._fixed = {k: v for k, v in compiled.params.items() if k not in ("ident", "decoy")}
+        unknown = set(self._names) - {"ident", "decoy"}
+        assert not unknown, f"a lookup statement binds only its ids, not {unknown}"
         columns = list(statement.selected_columns)
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -162,11 +166,10 @@ class _Query:
         self._decoders = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         self._row: Any = namedtuple("_Row", [column.key for column in columns])  # type: ignore[misc]
 
-    def params(self, values: Mapping[str, str]) -> tuple[Any, ...] | dict[str, Any]:
-        given = {**self._fixed, **values} if self._fixed else values
+    def params(self, values: Mapping[str, str]) -> tuple[str, ...] | dict[str, str]:
         if self._positional:
-            return tuple(given[name] for name in self._names)
-        return {name: given[name] for name in self._names}
+            return tuple(values[name] for name in self._names)
+        return {name: values[name] for name in self._names}
 
     def rows(self, raw: list[Any]) -> list[Any]:
         make, decoders = self._row._make, self._decoders
@@ -212,8 +215,9 @@ class LookupReader:
     def read(self, connection: Any, kind: str, ident: str) -> LookupRecord:
         """What the store holds for a lookup: ``s`` a secret id, ``l`` an imported key's
         handle, ``c`` a client id (its secrets presented with a client_id: no prefix, not
-        imported from another library). ``connection`` is a pooled DBAPI connection; the
-        read transaction is rolled back before this returns."""
+        imported from another library). ``connection`` is a DBAPI connection (the pool's,
+        or on SQLite this thread's own); the read transaction is rolled back before this
+        returns."""
         client_q, secrets_q, scopes_q, roles_q, owner_q, role_rows_q = self._prepared(kind)
         values = {"ident": ident, "decoy": self._decoy or ident}
         cursor = connection.cursor()
@@ -266,7 +270,7 @@ class LookupReader:
         stored_secret(secrets_q.rows([secret_raw])[0], _grouped([scope_pair]), {})
 
 
-def fetch(cursor: Any, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
+def fetch(cursor: Any, sql: str, params: tuple[str, ...] | dict[str, str]) -> list[Any]:
     """Run one statement and take all its rows (one place, so a test can count them)."""
     cursor.execute(sql, params)
     return list(cursor.fetchall())

@@ -6,14 +6,17 @@ import base64
 import math
 import re
 import string
+import zlib
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from keyhive.core import tokens
 from keyhive.core.errors import InvalidInput, KeyhiveError, MalformedToken
 from keyhive.core.tokens import (
     BASE62,
+    CHECKSUM_LENGTH,
     DEFAULT_PREFIX,
     ID_LENGTH,
     KEY_FORMATS,
@@ -273,3 +276,15 @@ def test_looks_like_token_is_cheap_shape_check_only() -> None:
     assert looks_like_token(bad_checksum)  # the checksum is parse_token's job
     assert not looks_like_token("Jj0fmQUis7xKJ6oge4r1fN4em7xJ+hILrgubKlG6PLA=")
     assert not looks_like_token("x" * (MAX_TOKEN_LENGTH + 1))
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "_", max_size=80))
+def test_checksum_is_the_crc32_in_six_base62_digits(body: str) -> None:
+    # checksum() reads base62 digits from a table of pairs; this pins it to the definition.
+    assert checksum(body) == base62_encode(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+@pytest.mark.parametrize("crc", [0, 1, 61, 62, 3843, 3844, 62**4 - 1, 62**4, 2**32 - 1])
+def test_checksum_digits_at_the_edges(crc: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens.zlib, "crc32", lambda _data: crc)
+    assert checksum("any") == base62_encode(crc, CHECKSUM_LENGTH)

@@ -93,7 +93,7 @@ HELP: Final = {
     "f": "timing oracle in process (issue 9)",
     "g": "integrations: FastAPI and Flask routes under load (issue 11)",
     "h": "OAuth access tokens beside API keys (issue 16)",
-    "compare": "before/after: a baseline commit's own a-hit, b and c in the same run",
+    "compare": "before/after: a baseline commit's code (a-hit, b and c), timed in turns",
 }
 
 

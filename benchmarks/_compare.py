@@ -1,13 +1,19 @@
-"""Before and after in one run (issue 11): a baseline commit's own benchmarks against
-this checkout's, on the same machine, in alternating rounds.
+"""Before and after in one run (issue 11): a baseline commit's code against this
+checkout's, on the same machine, timed in turns a few seconds apart.
 
 The baseline is checked out into a temporary git worktree; each side runs as
 ``benchmarks/compare_child.py`` with PYTHONPATH pointing at its tree (``<tree>`` for its
 benchmarks, ``<tree>/src`` for keyhive; the venv's editable install is a plain .pth
 line, so PYTHONPATH wins). Every child reports the files it imported, and a probe with
 the same environment reports what the servers it starts import; a side that runs the
-wrong code is refused. Rounds go baseline, this checkout, this checkout, baseline (and
-so on), so a drift over the run weighs on both sides alike.
+wrong code is refused.
+
+Both sides stay alive at once (their cache-hit hives, then their servers), and each
+round times one side, then the other, swapping who goes first. This machine's speed
+drifts by a fifth over minutes; measured seconds apart, both sides of a round see the
+same machine, so each figure's verdict is the median over rounds of after ÷ before
+within the round. The same raw ASGI app timed in every turn shows what is left of the
+noise (its ratio would be 1.00 on a quiet machine).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -22,15 +29,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
-from benchmarks._http import _combine
+from benchmarks import _http
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 CHILD: Final = Path(__file__).resolve().parent / "compare_child.py"
 BASELINE: Final = "c70ef86"
 TOLERANCE: Final = 0.05
 CHILD_TIMEOUT: Final = 600
+SIDES: Final = ("before", "after")
+RAW: Final = "raw ASGI hello-world (GET /)"
+VERIFY: Final = "keyhive POST /v1/verify (cache hit)"
+AUTH: Final = "keyhive GET /v1/auth (cache hit)"
 GIT_TIMEOUT: Final = 120
 
 
@@ -92,169 +103,212 @@ def _check_under(tree: Path, path: str, what: str) -> None:
         raise RuntimeError(f"{what} came from {path}, not from {tree}")
 
 
-def _side(tree: Path, sizes: tuple[int, ...], hit: float, http: float, warmup: float) -> Any:
-    """One round of one side: the child's JSON, checked to be that tree's code."""
-    cmd = [sys.executable, "-P", str(CHILD), "--sizes", *map(str, sizes)]
-    cmd += ["--hit-seconds", str(hit), "--http-seconds", str(http), "--warmup", str(warmup)]
-    done = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        cwd=tree,
-        env=_env(tree),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode or not lines:
-        raise RuntimeError(f"child failed: {done.stderr.strip()[-500:]}")
-    result = json.loads(lines[-1])
-    _check_under(tree, result["keyhive_file"], "keyhive")
-    _check_under(tree, result["benchmarks_file"], "the benchmarks")
-    return result
+class Child:
+    """A compare_child of one tree, spoken to in JSON lines; its stderr goes to ``log``."""
+
+    def __init__(self, tree: Path, args: list[str], log: IO[bytes], pin: bool) -> None:
+        self.tree = tree
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", str(CHILD), *args],
+            cwd=tree,
+            env=_env(tree),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            preexec_fn=_http._pin(_http._cpus()[0]) if pin else None,
+        )
+        self.ready = self._read()
+        _check_under(tree, self.ready["keyhive_file"], "keyhive")
+        _check_under(tree, self.ready["benchmarks_file"], "the benchmarks")
+
+    def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], CHILD_TIMEOUT)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError(f"the child for {self.tree} stopped answering (see its log)")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
-def _merge(results: list[Any]) -> dict[str, Any]:
-    """One side's rounds, pooled: hit medians over every round, HTTP rows recombined."""
-    hits: dict[int, list[float]] = {}
-    for result in results:
-        for row in result["cache_hit"]:
-            hits.setdefault(row["n"], []).extend(row["rounds"])
-    out: dict[str, Any] = {
-        "cache_hit": [
-            {"n": n, "ops_per_sec": statistics.median(r)} for n, r in sorted(hits.items())
-        ],
-        "notes": sorted({note for r in results for note in r["notes"]}),
+@contextlib.contextmanager
+def children(
+    trees: dict[str, Path], args: list[str], log: IO[bytes], *, pin: bool
+) -> Iterator[dict[str, Child]]:
+    """One live child per side, closed on the way out."""
+    started: dict[str, Child] = {}
+    try:
+        for side in SIDES:
+            started[side] = Child(trees[side], args, log, pin)
+        yield started
+    finally:
+        for child in started.values():
+            child.close()
+
+
+def _turns(round_number: int) -> tuple[str, str]:
+    """Who goes first in a round: before, then after, swapping every round."""
+    return SIDES if round_number % 2 == 0 else (SIDES[1], SIDES[0])
+
+
+Rounds = dict[str, dict[str, list[float]]]  # figure -> side -> one value per round
+
+
+def _add(rounds: Rounds, figure: str, side: str, value: float) -> None:
+    rounds.setdefault(figure, {s: [] for s in SIDES})[side].append(value)
+
+
+def _hit_rounds(
+    trees: dict[str, Path], sizes: tuple[int, ...], count: int, seconds: float, log: IO[bytes]
+) -> Rounds:
+    rounds: Rounds = {}
+    with children(trees, ["--hits", "--sizes", *map(str, sizes)], log, pin=True) as hives:
+        for i in range(count):
+            for side in _turns(i):
+                for n in sizes:
+                    rate = hives[side].ask({"n": n, "seconds": seconds})["rate"]
+                    _add(rounds, f"cache hit, N = {n:,} (verifications/s)", side, rate)
+    return rounds
+
+
+def _http_rounds(
+    trees: dict[str, Path], count: int, flood_count: int, seconds: float, log: IO[bytes]
+) -> tuple[Rounds, dict[str, Any]]:
+    notes: list[str] = []
+    binary = _http.ensure_wrk(notes)
+    if binary is None:
+        raise RuntimeError("; ".join(notes) or "wrk is not available")
+    rounds: Rounds = {}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYHIVE_")}
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(_http.serve(["benchmarks.raw_asgi:app"], env, Path(log.name)))
+        servers = stack.enter_context(children(trees, ["--serve"], log, pin=False))
+        shapes: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}
+        for side, child in servers.items():
+            url, tokens = child.ready["url"], child.ready["tokens"]
+            verify = {
+                "script": "verify.lua",
+                "env": {
+                    "BENCH_BEARER": tokens["admin"],
+                    "BENCH_BODY": json.dumps({"token": tokens["token"]}),
+                },
+            }
+            shapes[side] = {
+                RAW: (raw + "/", {}),
+                VERIFY: (url + "/v1/verify", verify),
+                AUTH: (
+                    url + "/v1/auth",
+                    {"headers": (f"Authorization: Bearer {tokens['token']}",)},
+                ),
+                "flood": (
+                    url + "/v1/auth",
+                    {"headers": (f"Authorization: Bearer {tokens['wrong']}",)},
+                ),
+            }
+            for name in (VERIFY, AUTH):
+                target, options = shapes[side][name]
+                _http.wrk(binary, target, 1, **options)
+        for i in range(count):
+            for side in _turns(i):
+                for name in (RAW, VERIFY, AUTH):
+                    target, options = shapes[side][name]
+                    result = _http.wrk(binary, target, seconds, **options)
+                    _add(rounds, f"{name} req/s", side, result["rps"])
+                    _add(rounds, f"{name} p99", side, result["p99_us"])
+        statuses: dict[str, dict[str, int]] = {side: {} for side in SIDES}
+        for i in range(flood_count):
+            for side in _turns(i):
+                auth, options = shapes[side][AUTH]
+                bad, flood_options = shapes[side]["flood"]
+                quiet = _http.wrk(binary, auth, seconds, **options)
+                flood = _http.start_wrk(
+                    binary, bad, seconds + 2, script="flood.lua", **flood_options
+                )
+                time.sleep(1.0)
+                loud = _http.wrk(binary, auth, seconds, **options)
+                refused = _http.finish_wrk(flood, seconds + 2)
+                for status, n in refused.get("statuses", {}).items():
+                    statuses[side][status] = statuses[side].get(status, 0) + n
+                _add(rounds, "/v1/auth during the flood, req/s", side, loud["rps"])
+                _add(rounds, "/v1/auth during the flood, p99", side, loud["p99_us"])
+                _add(rounds, "flood p99 ÷ quiet p99", side, loud["p99_us"] / quiet["p99_us"])
+    return rounds, {"flood_statuses": statuses}
+
+
+def _row(figure: str, values: dict[str, list[float]]) -> dict[str, Any]:
+    """A figure's medians per side and the median of after ÷ before within each round."""
+    higher = not (figure.endswith("p99") or "÷" in figure)
+    pairs = [a / b for b, a in zip(values["before"], values["after"], strict=True) if b]
+    ratio = statistics.median(pairs) if pairs else float("nan")
+    return {
+        "figure": figure,
+        "before": statistics.median(values["before"]),
+        "after": statistics.median(values["after"]),
+        "ratio": ratio,
+        "ratio_low": min(pairs, default=float("nan")),
+        "ratio_high": max(pairs, default=float("nan")),
+        "higher_is_better": higher,
+        "met": ratio >= 1 - TOLERANCE if higher else ratio <= 1 + TOLERANCE,
+        "rounds": values,
     }
-    http = [r["http"] for r in results if "rows" in r["http"]]
-    if not http:
-        out["http_skipped"] = results[0]["http"].get("skipped", "no rows")
-        return out
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for part in http:
-        for row in part["rows"]:
-            rows.setdefault(row["name"], []).extend(row["rounds"])
-    out["http"] = {name: _combine(rounds) for name, rounds in rows.items()}
-    floods = [part["flood"] for part in http if "flood" in part]
-    if floods:
-        quiet = _combine([r for f in floods for r in f["quiet"]["rounds"]])
-        loud = _combine([r for f in floods for r in f["flooded"]["rounds"]])
-        out["flood"] = {
-            "quiet": quiet,
-            "flooded": loud,
-            "p99_ratio": loud["p99_us"] / quiet["p99_us"],
-        }
-    return out
-
-
-def _metrics(side: dict[str, Any]) -> dict[str, tuple[float, bool]]:
-    """Figure name -> (value, higher is better)."""
-    found: dict[str, tuple[float, bool]] = {}
-    for row in side["cache_hit"]:
-        found[f"cache hit, N = {row['n']:,} (verifications/s)"] = (row["ops_per_sec"], True)
-    for name, row in side.get("http", {}).items():
-        if name.startswith("keyhive"):
-            found[f"{name} req/s"] = (row["rps"], True)
-            found[f"{name} p99"] = (row["p99_us"], False)
-    flood = side.get("flood")
-    if flood:
-        found["/v1/auth during the flood, req/s"] = (flood["flooded"]["rps"], True)
-        found["/v1/auth during the flood, p99"] = (flood["flooded"]["p99_us"], False)
-        found["flood p99 ÷ quiet p99"] = (flood["p99_ratio"], False)
-    return found
-
-
-def _context(side: dict[str, Any]) -> dict[str, float]:
-    """The raw ASGI rows: the same app on both sides, so their gap is the machine's noise."""
-    return {n: r["rps"] for n, r in side.get("http", {}).items() if n.startswith("raw")}
-
-
-def _shares(side: dict[str, Any]) -> dict[str, float]:
-    """Each keyhive req/s figure as a share of the raw app answering the same request
-    shape, whose wrk rounds alternated with it in the same child: a drift of the
-    machine's speed between children weighs on both parts of the share alike."""
-    http = side.get("http", {})
-    raw = {"GET": "raw ASGI hello-world (GET /)"}
-    raw["POST"] = "raw ASGI hello-world (POST /, same body and headers as /v1/verify)"
-    found: dict[str, float] = {}
-    for name, row in http.items():
-        control = http.get(raw["POST" if "POST" in name else "GET"])
-        if name.startswith("keyhive") and control and control["rps"]:
-            found[f"{name} req/s"] = row["rps"] / control["rps"]
-    flood, control = side.get("flood"), http.get(raw["GET"])
-    if flood and control and control["rps"]:
-        found["/v1/auth during the flood, req/s"] = flood["flooded"]["rps"] / control["rps"]
-    return found
-
-
-def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the before/after table with ratio and verdict (within 5% or better);
-    HTTP throughput rows also give the ratio of their shares of the raw app."""
-    old, new = _metrics(before), _metrics(after)
-    old_shares, new_shares = _shares(before), _shares(after)
-    rows = []
-    for name, (value, higher) in old.items():
-        if name not in new:
-            continue
-        now = new[name][0]
-        ratio = now / value if value else float("nan")
-        ok = ratio >= 1 - TOLERANCE if higher else ratio <= 1 + TOLERANCE
-        row: dict[str, Any] = {
-            "figure": name,
-            "before": value,
-            "after": now,
-            "ratio": ratio,
-            "higher_is_better": higher,
-            "met": ok,
-        }
-        if name in old_shares and name in new_shares:
-            row["share_ratio"] = new_shares[name] / old_shares[name]
-        rows.append(row)
-    return rows
 
 
 def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[str, Any]:
-    """Both sides in ABBA rounds (AB when quick); the pooled figures and the table."""
+    """Both sides in alternating turns; one row per figure, verdict on the paired ratio."""
     sizes = (1_000, 10_000) if quick else (1_000, 100_000)
-    hit, http, warmup = (0.5, 3.0, 1.0) if quick else (2.0, 3.0, 1.0)
-    # Eight rounds, ABBA twice: this machine's speed drifts over minutes, and shorter
-    # turns let a drift weigh on both sides alike.
-    order = ("before", "after") if quick else ("before", "after", "after", "before") * 2
+    hit_rounds, hit_seconds = (4, 0.25) if quick else (16, 0.5)
+    http_rounds, flood_rounds, http_seconds = (2, 2, 1.0) if quick else (12, 12, 2.0)
     started = time.monotonic()
     try:
-        with worktree(rev) as (base, commit):
+        with (
+            worktree(rev) as (base, commit),
+            tempfile.NamedTemporaryFile(prefix="keyhive-compare-", suffix=".log") as log,
+        ):
             trees = {"before": base, "after": ROOT}
             imports = {side: _imports(tree) for side, tree in trees.items()}
-            results: dict[str, list[Any]] = {"before": [], "after": []}
-            for i, side in enumerate(order, 1):
-                print(f"  round {i}/{len(order)}: {side} ({trees[side].name}) ...", flush=True)
-                results[side].append(_side(trees[side], sizes, hit, http, warmup))
+            print(f"  cache hits: {hit_rounds} rounds, both sides alive ...", flush=True)
+            rounds = _hit_rounds(trees, sizes, hit_rounds, hit_seconds, log)
+            print(f"  HTTP: {http_rounds} rounds, flood: {flood_rounds} ...", flush=True)
+            http, extra = _http_rounds(trees, http_rounds, flood_rounds, http_seconds, log)
     except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
         notes.append(f"before/after comparison failed: {exc}")
         return {"skipped": str(exc)}
-    merged = {side: _merge(r) for side, r in results.items()}
-    for side, m in merged.items():
-        notes += [
-            f"{side} ({'baseline' if side == 'before' else 'this checkout'}): {n}"
-            for n in m["notes"]
-        ]
+    rounds.update(http)
+    rows = [_row(figure, values) for figure, values in rounds.items()]
     return {
         "baseline": {"rev": rev, "commit": commit},
-        "order": list(order),
         "servers_import": {
             "before": "<baseline worktree>/" + str(Path(imports["before"]).relative_to(base)),
             "after": str(Path(imports["after"]).relative_to(ROOT)),
         },
         "settings": {
             "sizes": list(sizes),
-            "hit_seconds": hit,
-            "http_seconds": http,
-            "warmup": warmup,
+            "hit_rounds": hit_rounds,
+            "hit_seconds": hit_seconds,
+            "http_rounds": http_rounds,
+            "flood_rounds": flood_rounds,
+            "http_seconds": http_seconds,
         },
-        "before": merged["before"],
-        "after": merged["after"],
-        "context": {side: _context(m) for side, m in merged.items()},
-        "rows": compare(merged["before"], merged["after"]),
+        "rows": [row for row in rows if not row["figure"].startswith("raw")],
+        "control": [row for row in rows if row["figure"].startswith("raw")],
+        **extra,
         "tolerance": TOLERANCE,
         "seconds": round(time.monotonic() - started, 1),
     }

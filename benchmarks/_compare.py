@@ -21,13 +21,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -35,6 +38,7 @@ from benchmarks import _http
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 CHILD: Final = Path(__file__).resolve().parent / "compare_child.py"
+COUNTER: Final = Path(__file__).resolve().parent / "compare_count.py"
 BASELINE: Final = "c70ef86"
 TOLERANCE: Final = 0.05
 CHILD_TIMEOUT: Final = 600
@@ -42,6 +46,14 @@ SIDES: Final = ("before", "after")
 RAW: Final = "raw ASGI hello-world (GET /)"
 VERIFY: Final = "keyhive POST /v1/verify (cache hit)"
 AUTH: Final = "keyhive GET /v1/auth (cache hit)"
+#: compare_count.py's figures, as the table names them.
+COUNTED: Final = {
+    "hit": "cache hit, KeyHive.verify: instructions per verification",
+    "auth": f"{AUTH}: instructions per request",
+    "verify": f"{VERIFY}: instructions per request",
+    "flood": "/v1/auth refusing a throttled wrong secret (the flood): instructions per request",
+}
+COUNT_REQUESTS: Final = 2_000
 GIT_TIMEOUT: Final = 120
 
 
@@ -252,9 +264,65 @@ def _http_rounds(
     return rounds, {"flood_statuses": statuses}
 
 
+def _instructions(tree: Path, figure: str, requests: int) -> float:
+    """Instructions per request of one figure on one tree, counted by callgrind.
+
+    The child starts with instrumentation off (start-up and imports run five times
+    faster), warms up, and says ready; instrumentation is turned on from here and only
+    the child's one ``functools.reduce`` call is collected (see compare_count.py).
+    """
+    env = {**_env(tree), "PYTHONHASHSEED": "0"}
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no"]
+    cmd += ["--toggle-collect=functools_reduce", "--callgrind-out-file=/dev/null"]
+    cmd += [sys.executable, "-P", str(COUNTER), figure, str(requests)]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tree,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], CHILD_TIMEOUT)
+        if not ready or proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the {figure} count for {tree} did not start")
+        subprocess.run(
+            ["callgrind_control", "--instr=on", str(proc.pid)],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        out, err = proc.communicate("go\n", timeout=CHILD_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    collected = re.findall(r"Collected : (\d+)", err)
+    report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    if proc.returncode or not collected or report.get("answered") != requests:
+        raise RuntimeError(f"the {figure} count for {tree} failed: {err.strip()[-300:]}")
+    _check_under(tree, report["keyhive_file"], "keyhive")
+    _check_under(tree, report["benchmarks_file"], "the benchmarks")
+    return int(collected[-1]) / requests
+
+
+def _count_rounds(trees: dict[str, Path], requests: int) -> Rounds:
+    """Every counted figure on both sides, two counts at a time (one per CPU)."""
+    jobs = [(figure, side) for figure in COUNTED for side in SIDES]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = pool.map(lambda job: _instructions(trees[job[1]], job[0], requests), jobs)
+        rounds: Rounds = {}
+        for (figure, side), count in zip(jobs, counts, strict=True):
+            _add(rounds, COUNTED[figure], side, count)
+    return rounds
+
+
 def _row(figure: str, values: dict[str, list[float]]) -> dict[str, Any]:
     """A figure's medians per side and the median of after ÷ before within each round."""
-    higher = not (figure.endswith("p99") or "÷" in figure)
+    higher = not (figure.endswith(("p99", "per request", "per verification")) or "÷" in figure)
     pairs = [a / b for b, a in zip(values["before"], values["after"], strict=True) if b]
     ratio = statistics.median(pairs) if pairs else float("nan")
     return {
@@ -287,10 +355,17 @@ def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[s
             rounds = _hit_rounds(trees, sizes, hit_rounds, hit_seconds, log)
             print(f"  HTTP: {http_rounds} rounds, flood: {flood_rounds} ...", flush=True)
             http, extra = _http_rounds(trees, http_rounds, flood_rounds, http_seconds, log)
+            counted: Rounds = {}
+            if shutil.which("valgrind") and shutil.which("callgrind_control"):
+                print("  instructions per request, under callgrind ...", flush=True)
+                counted = _count_rounds(trees, 200 if quick else COUNT_REQUESTS)
+            else:
+                notes.append("valgrind is not installed: the instruction counts were skipped")
     except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
         notes.append(f"before/after comparison failed: {exc}")
         return {"skipped": str(exc)}
     rounds.update(http)
+    rounds.update(counted)
     rows = [_row(figure, values) for figure, values in rounds.items()]
     return {
         "baseline": {"rev": rev, "commit": commit},
@@ -305,6 +380,7 @@ def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[s
             "http_rounds": http_rounds,
             "flood_rounds": flood_rounds,
             "http_seconds": http_seconds,
+            "counted_requests": COUNT_REQUESTS if not quick else 200,
         },
         "rows": [row for row in rows if not row["figure"].startswith("raw")],
         "control": [row for row in rows if row["figure"].startswith("raw")],

@@ -16,6 +16,7 @@ from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, deny, read, una
 from keyhive.integrations._verifier import (
     AsyncLocalVerifier,
     AsyncVerifier,
+    LocalVerifier,
     Verifier,
     VerifierUnavailable,
 )
@@ -41,6 +42,16 @@ def check(
 ) -> Principal | Denial | None:
     """The principal, or the denial to answer with; None only when ``optional`` and no
     credential was sent at all."""
+    if authorization and type(verifier) is LocalVerifier:
+        # As in check_async: a bearer token for this process's pipeline goes from the
+        # header straight to KeyHive.verify, without a credential object.
+        token = bearer_token(authorization)
+        if token is not None:
+            try:
+                verdict = verifier.verify_token(token, required, ip=ip)
+            except _UNAVAILABLE as exc:
+                return _unavailable(exc)
+            return outcome(verdict, required, realm)
     found = _presented(authorization, api_key, realm, optional)
     if found is None or isinstance(found, Denial):
         return found

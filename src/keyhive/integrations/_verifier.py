@@ -61,6 +61,12 @@ class LocalVerifier:
     ) -> Verdict:
         return self._verdicts(self.hive.verify_credential(credential, scopes, ip=ip))
 
+    def verify_token(
+        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
+    ) -> Verdict:
+        """:meth:`verify` for a token already read from its header (the WSGI hot path)."""
+        return self._verdicts(self.hive.verify(token, scopes, ip=ip))
+
 
 class AsyncLocalVerifier:
     """Checks secrets in this process: cache hits on the loop, slow hashes in threads."""

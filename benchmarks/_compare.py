@@ -343,6 +343,7 @@ def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[s
     sizes = (1_000, 10_000) if quick else (1_000, 100_000)
     hit_rounds, hit_seconds = (4, 0.25) if quick else (16, 0.5)
     http_rounds, flood_rounds, http_seconds = (2, 2, 1.0) if quick else (12, 12, 2.0)
+    requests = 200 if quick else COUNT_REQUESTS
     started = time.monotonic()
     try:
         with (
@@ -358,7 +359,7 @@ def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[s
             counted: Rounds = {}
             if shutil.which("valgrind") and shutil.which("callgrind_control"):
                 print("  instructions per request, under callgrind ...", flush=True)
-                counted = _count_rounds(trees, 200 if quick else COUNT_REQUESTS)
+                counted = _count_rounds(trees, requests)
             else:
                 notes.append("valgrind is not installed: the instruction counts were skipped")
     except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
@@ -380,7 +381,7 @@ def run(notes: list[str], *, rev: str = BASELINE, quick: bool = False) -> dict[s
             "http_rounds": http_rounds,
             "flood_rounds": flood_rounds,
             "http_seconds": http_seconds,
-            "counted_requests": COUNT_REQUESTS if not quick else 200,
+            "counted_requests": requests,
         },
         "rows": [row for row in rows if not row["figure"].startswith("raw")],
         "control": [row for row in rows if row["figure"].startswith("raw")],

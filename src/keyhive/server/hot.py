@@ -44,6 +44,7 @@ AUTH_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
 _AUTH_ALLOW: Final = ", ".join(sorted(AUTH_METHODS))
 #: Seconds by which a refusal for a throttled id or address is delayed.
 TARPIT: Final = 0.25
+#: What the caller of POST /v1/verify must hold (one tuple: it keys the refusal memo too).
 _VERIFY_REQUIRED: Final = (VERIFY_SCOPE,)
 _WANTED: Final = {
     name.encode(): name for name in ("authorization", "x-api-key", "x-real-ip", "x-forwarded-for")
@@ -216,7 +217,7 @@ class HotPath:
         headers = _headers(scope)
         caller = read_credential(headers)
         raw = await self._body(receive)
-        allowed = await self._verified(caller, (VERIFY_SCOPE,), self._client(scope, headers))
+        allowed = await self._verified(caller, _VERIFY_REQUIRED, self._client(scope, headers))
         if not allowed.valid:
             return await _send_encoded(send, self.refusals(allowed, _VERIFY_REQUIRED))
         body, invalid = parse_verify_body(raw)

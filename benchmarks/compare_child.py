@@ -41,12 +41,9 @@ def _hits(out: IO[str], sizes: list[int]) -> None:
     # That tree's module, read by name: the two trees import these names from different places.
     _inproc: Any = imported
 
-    def cache(enabled: bool) -> dict[str, Any]:
-        # The baseline's cache_kwargs also takes a list for notes.
-        takes = len(inspect.signature(_inproc.cache_kwargs).parameters)
-        return dict(
-            _inproc.cache_kwargs(enabled) if takes == 1 else _inproc.cache_kwargs(enabled, [])
-        )
+    # The baseline's cache_kwargs also takes a list for notes.
+    takes = len(inspect.signature(_inproc.cache_kwargs).parameters)
+    cache = dict(_inproc.cache_kwargs(True) if takes == 1 else _inproc.cache_kwargs(True, []))
 
     hives: dict[int, tuple[Any, str]] = {}
     try:
@@ -56,7 +53,7 @@ def _hits(out: IO[str], sizes: list[int]) -> None:
             hive = _inproc.KeyHive(
                 settings=_inproc.Settings(hasher="scrypt", peppers=_inproc.PEPPERS),
                 store=store,
-                **cache(True),
+                **cache,
             )
             hives[n] = (hive, "")
             token = hive.issue_secret(

@@ -13,7 +13,10 @@ import base64
 import pytest
 
 from keyhive import KeyHive
-from keyhive.integrations._gate import check, check_async
+from keyhive.core.errors import InvalidInput
+from keyhive.integrations._gate import begin_check, check, check_async, required_scopes
+from keyhive.integrations._principal import Principal
+from keyhive.integrations._rfc6750 import Denial
 from keyhive.integrations._verifier import AsyncLocalVerifier, LocalVerifier
 from tests.integrations.conftest import Blog
 from tests.service.test_verify import forged
@@ -63,3 +66,37 @@ async def test_the_async_shortcut_agrees_with_the_general_path(hive: KeyHive, bl
         expected = await check_async(general, authorization, api_key, required, ip="192.0.2.1")
         got = await check_async(fast, authorization, api_key, required, ip="192.0.2.1")
         assert got == expected, (authorization and authorization[:12], required)
+
+
+@pytest.mark.anyio
+async def test_a_repeat_caller_is_answered_without_a_coroutine(hive: KeyHive, blog: Blog) -> None:
+    """begin_check answers a cache hit with the principal itself (a first sight may
+    need an await: a read or a worker), the same answer either way."""
+    fast = AsyncLocalVerifier(hive)
+    header = f"Bearer {blog.writer}"
+    hive.cache.clear()  # type: ignore[union-attr]
+    first = begin_check(fast, header, None, ["articles:create"], ip="192.0.2.1")
+    settled = first if isinstance(first, Principal) else await first  # type: ignore[misc]
+    assert isinstance(settled, Principal)
+    again = begin_check(fast, header, None, ["articles:create"], ip="192.0.2.1")
+    assert again == settled and isinstance(again, Principal)
+    assert again is begin_check(fast, header, None, ("articles:create",), ip="192.0.2.1")
+
+
+@pytest.mark.anyio
+async def test_scopes_as_a_route_gathers_them_are_checked_like_declared_ones(
+    hive: KeyHive, blog: Blog
+) -> None:
+    """FastAPI hands the gate a fresh list per request: it answers as the normalised
+    tuple does, including the 403's scope, and an unusable scope still raises."""
+    fast = AsyncLocalVerifier(hive)
+    for authorization in (f"Bearer {blog.writer}", f"Basic {blog.client.client_id}:x"):
+        for scopes in (["users:read", "articles:create"], ["articles:create"]):
+            as_list = await check_async(fast, authorization, None, list(scopes))
+            as_tuple = await check_async(fast, authorization, None, required_scopes(scopes))
+            assert as_list == as_tuple
+    denied = await check_async(fast, f"Bearer {blog.writer}", None, ["users:read"])
+    assert isinstance(denied, Denial) and denied.status == 403
+    assert denied.body["scope"] == "users:read"
+    with pytest.raises(InvalidInput):
+        await check_async(fast, f"Bearer {blog.writer}", None, ["not a scope!"])

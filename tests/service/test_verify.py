@@ -171,3 +171,18 @@ def test_verify_pair_with_a_token(hive: KeyHive, client_id: str) -> None:
     other = hive.create_client("other").client_id
     assert hive.verify_pair(client_id, issued.token).valid
     assert hive.verify_pair(other, issued.token).code is Code.NOT_FOUND
+
+
+def test_a_revoke_is_refused_by_the_very_next_verification_on_the_real_clock() -> None:
+    """Verification reads the real clock in millisecond ticks; the reading is never
+    behind it, so a revoke or an expiry that just happened is seen by the next request,
+    however soon after."""
+    with KeyHive("memory://", settings=Settings(hashing_profile="cheapest")) as live:
+        client = live.create_client("c")
+        for _ in range(200):
+            issued = live.issue_secret(client.client_id)
+            assert live.verify(issued.token).valid
+            live.revoke(issued.secret_id)
+            assert live.verify(issued.token).code is Code.REVOKED
+            soon = live.issue_secret(client.client_id, expires_in=timedelta(microseconds=1))
+            assert live.verify(soon.token).code is Code.EXPIRED

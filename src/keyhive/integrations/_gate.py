@@ -3,8 +3,9 @@ answer with a denial. Adapters only translate requests and responses around it."
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Final
 
 from keyhive.core.credentials import Credential, bearer_token
@@ -28,6 +29,17 @@ _UNAVAILABLE: Final = (VerifierUnavailable, StorageUnavailable)
 def required_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
     """Validate a route's scopes when the route is declared, not on its first request."""
     return normalize_scopes(list(scopes))
+
+
+def route_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
+    """:func:`required_scopes` at request time, memoised (a route asks for the same
+    ones every time; FastAPI gathers them per request)."""
+    return _route_scopes(tuple(scopes))
+
+
+@functools.lru_cache(maxsize=256)
+def _route_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    return required_scopes(scopes)
 
 
 def check(
@@ -62,6 +74,37 @@ def check(
     return outcome(verdict, required, realm)
 
 
+def begin_check(
+    verifier: AsyncVerifier,
+    authorization: str | None,
+    api_key: str | None,
+    required: Sequence[str] = (),
+    *,
+    ip: str | None = None,
+    realm: str = DEFAULT_REALM,
+    optional: bool = False,
+) -> Principal | Denial | Awaitable[Principal | Denial | None] | None:
+    """:func:`check_async` without a coroutine when the answer needs no I/O: the answer
+    now, else an awaitable of it. A repeat caller (nearly every request) costs no
+    coroutine. ``required`` may be a route's scopes as declared: they are validated where
+    they are used, once, and unusable ones raise InvalidInput as at declaration."""
+    if authorization and type(verifier) is AsyncLocalVerifier:
+        # The path of nearly every request: a bearer token for this process's pipeline,
+        # from the header straight to the pipeline's first lines.
+        token = bearer_token(authorization)
+        if token is not None:
+            try:
+                step = verifier.begin_token(token, required, ip=ip)
+            except _UNAVAILABLE as exc:
+                return _unavailable(exc)
+            if type(step) is Verdict:
+                return outcome(step, required, realm)
+            return _settle(step, required, realm)  # type: ignore[arg-type]
+    return _check_general(
+        verifier, authorization, api_key, route_scopes(required), ip, realm, optional
+    )
+
+
 async def check_async(
     verifier: AsyncVerifier,
     authorization: str | None,
@@ -73,17 +116,35 @@ async def check_async(
     optional: bool = False,
 ) -> Principal | Denial | None:
     """:func:`check` for ASGI apps."""
-    if authorization and type(verifier) is AsyncLocalVerifier:
-        # The path of nearly every request: a bearer token for this process's pipeline,
-        # from the header straight to the pipeline's first lines.
-        token = bearer_token(authorization)
-        if token is not None:
-            try:
-                step = verifier.begin_token(token, required, ip=ip)
-                verdict = step if isinstance(step, Verdict) else await step
-            except _UNAVAILABLE as exc:
-                return _unavailable(exc)
-            return outcome(verdict, required, realm)
+    result = begin_check(
+        verifier, authorization, api_key, required, ip=ip, realm=realm, optional=optional
+    )
+    if result is None or isinstance(result, Principal | Denial):
+        return result
+    return await result
+
+
+async def _settle(
+    step: Awaitable[Verdict], required: Sequence[str], realm: str
+) -> Principal | Denial:
+    """The answer once a pending check is done (in a worker, or a read here)."""
+    try:
+        verdict = await step
+    except _UNAVAILABLE as exc:
+        return _unavailable(exc)
+    return outcome(verdict, required, realm)
+
+
+async def _check_general(
+    verifier: AsyncVerifier,
+    authorization: str | None,
+    api_key: str | None,
+    required: tuple[str, ...],
+    ip: str | None,
+    realm: str,
+    optional: bool,
+) -> Principal | Denial | None:
+    """Any credential for any async verifier (X-API-Key, Basic, a remote keyhive)."""
     found = _presented(authorization, api_key, realm, optional)
     if found is None or isinstance(found, Denial):
         return found
@@ -116,9 +177,10 @@ def _unavailable(exc: Exception) -> Denial:
 
 
 def outcome(verdict: Verdict, required: Sequence[str], realm: str) -> Principal | Denial:
+    """The principal of a passing verdict, else the denial (``required`` as declared)."""
     if verdict.code is Code.VALID and verdict.principal is not None:
         return verdict.principal  # the common answer, without asking the refusal table
-    denial = deny(verdict, required, realm)
+    denial = deny(verdict, route_scopes(required), realm)
     if denial is not None:
         return denial
     if verdict.principal is None:  # a verifier that says VALID but names nobody

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Sequence
-from typing import Protocol, cast, runtime_checkable
+from typing import Final, Protocol, cast, runtime_checkable
 
-from keyhive.core.addresses import canonical
+from keyhive.core.addresses import MAX_ADDRESS, canonical
 from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
@@ -55,6 +55,8 @@ class LocalVerifier:
     def __init__(self, hive: KeyHive) -> None:
         self.hive = hive
         self._verdicts = AnswerMemo(Verdict.from_verification)
+        self._kept = self._verdicts.kept
+        self._verify_token = hive.pipeline.verify_token
 
     def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -64,8 +66,13 @@ class LocalVerifier:
     def verify_token(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict:
-        """:meth:`verify` for a token already read from its header (the WSGI hot path)."""
-        return self._verdicts(self.hive.verify(token, scopes, ip=ip))
+        """:meth:`verify` for a token already read from its header (the WSGI hot path:
+        straight to the pipeline, and a repeat caller's verdict found without a call)."""
+        result = self._verify_token(token, scopes, ip)
+        kept = self._kept.get(id(result))
+        if kept is not None and kept[0] is result:
+            return kept[1]
+        return self._verdicts(result)
 
 
 class AsyncLocalVerifier:
@@ -74,6 +81,10 @@ class AsyncLocalVerifier:
     def __init__(self, hive: KeyHive | AsyncKeyHive) -> None:
         self.hive = hive if isinstance(hive, AsyncKeyHive) else AsyncKeyHive(hive)
         self._verdicts = AnswerMemo(Verdict.from_verification)
+        #: The pipeline's first stage for a token, bound once: the one call a cache hit
+        #: makes below the gate (the pipeline is the hive's for its whole life).
+        self._start_token = self.hive.hive.pipeline.start_token
+        self._kept = self._verdicts.kept
 
     async def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -94,10 +105,16 @@ class AsyncLocalVerifier:
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict | Awaitable[Verdict]:
         """:meth:`begin` for a token already read from its header."""
-        result = self.hive.begin_token(token, scopes, ip=ip)
+        result = self._start_token(token, scopes, ip)
+        kept = self._kept.get(id(result))  # a repeat caller's verdict, without a call
+        if kept is not None and kept[0] is result:
+            return kept[1]
         if isinstance(result, Verification):
             return self._verdicts(result)
-        return self._finish(result)
+        going = self.hive.go_on(result)  # a local read may finish it here
+        if isinstance(going, Verification):
+            return self._verdicts(going)
+        return self._finish(going)
 
     async def _finish(self, pending: Awaitable[Verification]) -> Verdict:
         return self._verdicts(await pending)
@@ -131,6 +148,19 @@ def as_async_verifier(source: Source) -> AsyncVerifier:
     return cast(AsyncVerifier, source)
 
 
+#: Socket peers seen -> their canonical text. A peer recurs (the proxy, or a client's
+#: connection) and this runs for every request; at most _PEERS are kept, then new peers
+#: are worked out each time (only socket peers come here, never header values).
+_KNOWN_PEERS: dict[str | None, str | None] = {}
+_PEERS: Final = 4096
+
+
 def client_ip(host: str | None) -> str | None:
     """The peer address as verifiers want it: a valid IP, else None (e.g. "testclient")."""
-    return canonical(host)
+    try:
+        return _KNOWN_PEERS[host]
+    except (KeyError, TypeError):
+        found = canonical(host)
+        if isinstance(host, str) and len(_KNOWN_PEERS) < _PEERS and len(host) <= MAX_ADDRESS:
+            _KNOWN_PEERS[host] = found
+        return found

@@ -17,7 +17,6 @@ answers of routes that return data.
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, Response, Security
@@ -25,7 +24,7 @@ from fastapi.openapi.models import APIKey, HTTPBase, HTTPBearer
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
-from keyhive.integrations._gate import check_async, required_scopes
+from keyhive.integrations._gate import begin_check, required_scopes
 from keyhive.integrations._principal import Principal
 from keyhive.integrations._rfc6750 import DEFAULT_REALM, Denial, passed_headers
 from keyhive.integrations._verifier import Source, as_async_verifier, client_ip
@@ -92,27 +91,31 @@ class KeyhiveAuth(SecurityBase):
     async def __call__(
         self, request: Request, response: Response, security_scopes: SecurityScopes
     ) -> Principal:
-        return await self._principal(request, response, security_scopes.scopes)
-
-    async def _principal(
-        self, request: Request, response: Response, scopes: list[str]
-    ) -> Principal:
+        # Written out in one body: this runs for every request a protected route serves,
+        # and each call or coroutine between the header and the pipeline costs more than
+        # the verification of a repeat caller.
         scope = request.scope
         authorization, api_key = _credential_headers(scope["headers"])
         client = scope.get("client")
-        result = await check_async(
+        result = begin_check(
             self.verifier,
             authorization,
             api_key,
-            _route_scopes(tuple(scopes)),
+            security_scopes.scopes,  # validated once in the pipeline's memo
             ip=client_ip(client[0]) if client else None,
             realm=self.realm,
         )
-        if isinstance(result, Denial) or result is None:
-            raise _http_error(result)
+        if type(result) is not Principal:
+            if result is not None and not isinstance(result, Principal | Denial):
+                result = await result
+            if not isinstance(result, Principal):
+                raise _http_error(result)
         # request.state.keyhive without building a State object per request: Starlette's
         # State keeps its attributes in this same dict.
-        scope.setdefault("state", {})["keyhive"] = result
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["keyhive"] = result
         if result.limits:
             # Reaches the answer when the route returns data (FastAPI merges these
             # headers); a route returning its own Response sets them from principal.limits.
@@ -123,12 +126,6 @@ class KeyhiveAuth(SecurityBase):
         """``Security(self, scopes=[...])`` for use in ``Annotated[Principal, ...]``."""
         required_scopes(scopes)  # a typo in a scope fails at import, not at request time
         return Security(self, scopes=list(scopes))
-
-
-@functools.lru_cache(maxsize=256)
-def _route_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
-    """A route's gathered scopes, validated once (a route has the same ones every time)."""
-    return required_scopes(scopes)
 
 
 def _credential_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
@@ -154,11 +151,11 @@ class _AllSchemes(KeyhiveAuth):
         _api_key: Annotated[None, Security(API_KEY)],
         _basic: Annotated[None, Security(BASIC)],
     ) -> Principal:
-        return await self._principal(request, response, security_scopes.scopes)
+        return await KeyhiveAuth.__call__(self, request, response, security_scopes)
 
 
 def _http_error(denial: Denial | None) -> HTTPException:
-    assert denial is not None  # check_async returns None only when optional
+    assert denial is not None  # begin_check returns None only when optional
     return HTTPException(denial.status, detail=denial.body, headers=denial.headers)
 
 

@@ -237,8 +237,11 @@ def run(
         runs: dict[Target, list[dict[str, Any]]] = {t: [] for t in targets}
         for target in targets:
             wrk(binary, target.url, warmup, headers=target.headers)
-        for _ in range(rounds):
-            for target in targets:
+        for index in range(rounds):
+            # Every other round runs the rows backwards, so no row always follows the
+            # same neighbour (the one-line check would otherwise always run just before
+            # keyhive, on the same CPU, at the same point of every round).
+            for target in targets if index % 2 == 0 else targets[::-1]:
                 runs[target].append(wrk(binary, target.url, per_round, headers=target.headers))
                 time.sleep(0.2)  # let a closing-connection server drain before the next row
     rows = [{"framework": t.framework, "name": t.name, **_combine(r)} for t, r in runs.items()]

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from keyhive.core import clock as clock_module
-from keyhive.core.clock import FrozenClock, SystemClock, TickClock, verification_clock
+from keyhive.core.clock import FrozenClock, SystemClock
 from keyhive.core.errors import InvalidInput
 from keyhive.core.ipallow import MAX_NETWORKS, ip_allowed, normalize_networks
 
@@ -58,29 +57,3 @@ def test_frozen_clock_moves_only_when_told() -> None:
 def test_system_clock_is_aware_utc() -> None:
     now = SystemClock().now()
     assert now.tzinfo is UTC
-
-
-def test_the_verification_clock_reuses_a_reading_for_at_most_a_tick(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """One datetime per millisecond, the end of it (never behind the real clock), and a
-    clock set back is followed at once (it is not held at the later reading)."""
-    stamps = iter([1_000.0, 1_000.0004, 1_000.0011, 999.0, 999.0002])
-    monkeypatch.setattr(clock_module.time, "time", lambda: next(stamps))
-    clock = TickClock()
-    first = clock.now()
-    assert first == datetime.fromtimestamp(1_000.001, UTC)
-    assert clock.now() is first  # 0.4 ms later: the same reading, still ahead
-    assert clock.now() == datetime.fromtimestamp(1_000.0021, UTC)  # past the tick
-    assert clock.now() == datetime.fromtimestamp(999.001, UTC)  # set back: followed
-    assert clock.now() == datetime.fromtimestamp(999.001, UTC)
-    assert clock_module.TICK == 0.001
-
-
-def test_records_keep_the_exact_clock_and_tests_their_own() -> None:
-    """Only the real clock is read in ticks; a frozen clock is read as it stands."""
-    frozen = FrozenClock()
-    assert verification_clock(frozen) == frozen.now
-    assert isinstance(getattr(verification_clock(SystemClock()), "__self__", None), TickClock)
-    exact = SystemClock()
-    assert exact.now() is not exact.now()  # each reading its own, never one handed out again

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from keyhive.core import validation as check
-from keyhive.core.clock import Clock, verification_clock
+from keyhive.core.clock import Clock
 from keyhive.core.credentials import Credential, PairCredential, TokenCredential
 from keyhive.core.digests import Digester
 from keyhive.core.errors import InvalidInput
@@ -162,7 +162,6 @@ class Pipeline:
         #: Whether digests are stored and trusted (the server key outlives this process).
         self.store_digests = store_digests
         self.clock = clock
-        self._now = verification_clock(clock)  # per request: at most one datetime per ms
         self.cache = cache
         self._throttle = throttle
         self._meter = meter
@@ -285,7 +284,7 @@ class Pipeline:
         secret, client = found.secret, found.client
         if secret is None or client is None:  # not a token of ours, or no longer anyone's
             return _NOT_FOUND
-        self._usage.add(secret.secret_id, self._now(), found.code)
+        self._usage.add(secret.secret_id, self.clock.now(), found.code)
         return Verification(found.code, client, secret, granted=found.scopes)
 
     def _start_token(
@@ -409,7 +408,7 @@ class Pipeline:
         """Complete a pending check (blocking: may read the store and run a slow hash)."""
         if pending.stage is Stage.COUNT:
             assert pending.entry is not None
-            return self._count(pending.entry, pending.cost, self._now())
+            return self._count(pending.entry, pending.cost, self.clock.now())
         presented, known = pending.presented, pending.known
         assert presented is not None
         if pending.stage is Stage.ACCESS_TOKEN:
@@ -609,7 +608,7 @@ class Pipeline:
         is one more ``if`` in its place.
         """
         secret, client = entry.secret, entry.client
-        now = self._now()
+        now = self.clock.now()
         if secret.revoked_at is not None and secret.revoked_at <= now:
             return self._refused(Code.REVOKED, entry, now)
         if secret.expires_at is not None and secret.expires_at <= now:

@@ -55,8 +55,8 @@ def check(
     """The principal, or the denial to answer with; None only when ``optional`` and no
     credential was sent at all."""
     if authorization and type(verifier) is LocalVerifier:
-        # As in check_async: a bearer token for this process's pipeline goes from the
-        # header straight to KeyHive.verify, without a credential object.
+        # As in begin_check: a bearer token for this process's pipeline goes from the
+        # header straight to the pipeline, without a credential object.
         token = bearer_token(authorization)
         if token is not None:
             try:

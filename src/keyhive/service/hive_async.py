@@ -156,16 +156,9 @@ class AsyncKeyHive:
         result = self.hive.pipeline.start(credential, scopes, ip=ip, cost=cost)
         return result if isinstance(result, Verification) else self.go_on(result)
 
-    def begin_token(
-        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verification | asyncio.Future[Verification]:
-        """:meth:`begin` for a token already read from its header (the integrations'
-        hot path: nothing between the header and the pipeline's first lines)."""
-        result = self.hive.pipeline.start_token(token, scopes, ip)
-        return result if isinstance(result, Verification) else self.go_on(result)
-
     def go_on(self, pending: Pending) -> Verification | asyncio.Future[Verification]:
-        """What the first stage left: a local read here, the rest in a worker."""
+        """What the first stage left: a local read here, the rest in a worker (the
+        integrations call this after the pipeline's first stage for a bearer token)."""
         pipeline = self.hive.pipeline
         if self._local_reads and pending.stage is Stage.LOOKUP and not pending.suspect:
             # A local read costs less than the hop to a worker (measured: the hop was

@@ -10,7 +10,7 @@ as ``weigh`` estimates what each value holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from keyhive.core.model import Verification
@@ -21,7 +21,7 @@ V = TypeVar("V")
 class AnswerMemo(Generic[V]):
     """``memo(result)`` is ``encode(result)``, computed once per cached VALID answer."""
 
-    __slots__ = ("_bound", "_bytes", "_encode", "_known", "_max_bytes", "_weigh", "kept")
+    __slots__ = ("_bound", "_bytes", "_encode", "_known", "_max_bytes", "_weigh")
 
     def __init__(
         self,
@@ -37,9 +37,6 @@ class AnswerMemo(Generic[V]):
         self._max_bytes = max_bytes
         self._bytes = 0
         self._known: dict[int, tuple[Verification, V]] = {}
-        #: The same map, read-only by contract, for a hot path that looks a hit up
-        #: without a call: ``kept.get(id(result))``, then check ``[0] is result``.
-        self.kept: Mapping[int, tuple[Verification, V]] = self._known
 
     def __call__(self, result: Verification) -> V:
         known = self._known.get(id(result))

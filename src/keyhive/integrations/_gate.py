@@ -97,9 +97,9 @@ def begin_check(
                 step = verifier.begin_token(token, required, ip=ip)
             except _UNAVAILABLE as exc:
                 return _unavailable(exc)
-            if type(step) is Verdict:
+            if isinstance(step, Verdict):
                 return outcome(step, required, realm)
-            return _settle(step, required, realm)  # type: ignore[arg-type]
+            return _settle(step, required, realm)
     return _check_general(
         verifier, authorization, api_key, route_scopes(required), ip, realm, optional
     )

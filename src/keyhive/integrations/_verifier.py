@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Sequence
-from typing import Final, Protocol, cast, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
-from keyhive.core.addresses import MAX_ADDRESS, canonical
+from keyhive.core.addresses import canonical
 from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
@@ -55,7 +55,6 @@ class LocalVerifier:
     def __init__(self, hive: KeyHive) -> None:
         self.hive = hive
         self._verdicts = AnswerMemo(Verdict.from_verification)
-        self._kept = self._verdicts.kept
         self._verify_token = hive.pipeline.verify_token
 
     def verify(
@@ -66,13 +65,9 @@ class LocalVerifier:
     def verify_token(
         self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
     ) -> Verdict:
-        """:meth:`verify` for a token already read from its header (the WSGI hot path:
-        straight to the pipeline, and a repeat caller's verdict found without a call)."""
-        result = self._verify_token(token, scopes, ip)
-        kept = self._kept.get(id(result))
-        if kept is not None and kept[0] is result:
-            return kept[1]
-        return self._verdicts(result)
+        """:meth:`verify` for a token already read from its header (the WSGI hot path,
+        straight to the pipeline)."""
+        return self._verdicts(self._verify_token(token, scopes, ip))
 
 
 class AsyncLocalVerifier:
@@ -84,7 +79,6 @@ class AsyncLocalVerifier:
         #: The pipeline's first stage for a token, bound once: the one call a cache hit
         #: makes below the gate (the pipeline is the hive's for its whole life).
         self._start_token = self.hive.hive.pipeline.start_token
-        self._kept = self._verdicts.kept
 
     async def verify(
         self, credential: Credential, scopes: Sequence[str] = (), *, ip: str | None = None
@@ -106,9 +100,6 @@ class AsyncLocalVerifier:
     ) -> Verdict | Awaitable[Verdict]:
         """:meth:`begin` for a token already read from its header."""
         result = self._start_token(token, scopes, ip)
-        kept = self._kept.get(id(result))  # a repeat caller's verdict, without a call
-        if kept is not None and kept[0] is result:
-            return kept[1]
         if isinstance(result, Verification):
             return self._verdicts(result)
         going = self.hive.go_on(result)  # a local read may finish it here
@@ -148,19 +139,6 @@ def as_async_verifier(source: Source) -> AsyncVerifier:
     return cast(AsyncVerifier, source)
 
 
-#: Socket peers seen -> their canonical text. A peer recurs (the proxy, or a client's
-#: connection) and this runs for every request; at most _PEERS are kept, then new peers
-#: are worked out each time (only socket peers come here, never header values).
-_KNOWN_PEERS: dict[str | None, str | None] = {}
-_PEERS: Final = 4096
-
-
 def client_ip(host: str | None) -> str | None:
     """The peer address as verifiers want it: a valid IP, else None (e.g. "testclient")."""
-    try:
-        return _KNOWN_PEERS[host]
-    except (KeyError, TypeError):
-        found = canonical(host)
-        if isinstance(host, str) and len(_KNOWN_PEERS) < _PEERS and len(host) <= MAX_ADDRESS:
-            _KNOWN_PEERS[host] = found
-        return found
+    return canonical(host)

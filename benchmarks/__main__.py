@@ -173,8 +173,8 @@ def _run_part(part: str, args: argparse.Namespace, notes: list[str]) -> tuple[st
     if part == "f":
         return "oracle", _oracle.run(notes, quick=quick)
     if part == "g":
-        # One-second rounds, three times as many: the shares are ratios of neighbours in
-        # the same round, and short rounds keep a noisy neighbour's burst inside a pair.
+        # Many one-second rounds: the shares are ratios of neighbours in the same round,
+        # and short rounds keep a noisy neighbour's burst inside a pair.
         return "integrations", _integrations.run(
             notes, seconds=seconds, warmup=warmup, rounds=rounds * _integrations.ROUND_SPLIT
         )

@@ -79,7 +79,6 @@ def begin_check(
     authorization: str | None,
     api_key: str | None,
     required: Sequence[str] = (),
-    *,
     ip: str | None = None,
     realm: str = DEFAULT_REALM,
     optional: bool = False,
@@ -87,18 +86,22 @@ def begin_check(
     """:func:`check_async` without a coroutine when the answer needs no I/O: the answer
     now, else an awaitable of it. A repeat caller (nearly every request) costs no
     coroutine. ``required`` may be a route's scopes as declared: they are validated where
-    they are used, once, and unusable ones raise InvalidInput as at declaration."""
+    they are used, once, and unusable ones raise InvalidInput as at declaration. Every
+    parameter may be passed by position (cheaper than by keyword, on every request)."""
     if authorization and type(verifier) is AsyncLocalVerifier:
         # The path of nearly every request: a bearer token for this process's pipeline,
         # from the header straight to the pipeline's first lines.
         token = bearer_token(authorization)
         if token is not None:
             try:
-                step = verifier.begin_token(token, required, ip=ip)
+                step = verifier.begin_token(token, required, ip)
             except _UNAVAILABLE as exc:
                 return _unavailable(exc)
+            if type(step) is Principal:
+                return step
             if isinstance(step, Verdict):
                 return outcome(step, required, realm)
+            assert not isinstance(step, Principal)  # narrowed: only a pending check is left
             return _settle(step, required, realm)
     return _check_general(
         verifier, authorization, api_key, route_scopes(required), ip, realm, optional

@@ -16,8 +16,8 @@ from keyhive.core.addresses import canonical
 from keyhive.core.answers import AnswerMemo
 from keyhive.core.credentials import Credential
 from keyhive.core.errors import KeyhiveError
-from keyhive.core.model import Verification
-from keyhive.integrations._principal import Verdict
+from keyhive.core.model import Code, Verification
+from keyhive.integrations._principal import Principal, Verdict
 from keyhive.service.hive import KeyHive
 from keyhive.service.hive_async import AsyncKeyHive
 
@@ -76,6 +76,7 @@ class AsyncLocalVerifier:
     def __init__(self, hive: KeyHive | AsyncKeyHive) -> None:
         self.hive = hive if isinstance(hive, AsyncKeyHive) else AsyncKeyHive(hive)
         self._verdicts = AnswerMemo(Verdict.from_verification)
+        self._passed = AnswerMemo(_passing_principal)
         #: The pipeline's first stage for a token, bound once: the one call a cache hit
         #: makes below the gate (the pipeline is the hive's for its whole life).
         self._start_token = self.hive.hive.pipeline.start_token
@@ -96,12 +97,15 @@ class AsyncLocalVerifier:
         return self._finish(result)
 
     def begin_token(
-        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verdict | Awaitable[Verdict]:
-        """:meth:`begin` for a token already read from its header."""
+        self, token: str, scopes: Sequence[str] = (), ip: str | None = None
+    ) -> Principal | Verdict | Awaitable[Verdict]:
+        """:meth:`begin` for a token already read from its header; a passing answer that
+        needed no I/O is its :class:`Principal` itself (nearly every request's answer,
+        without a verdict to look through)."""
         result = self._start_token(token, scopes, ip)
         if isinstance(result, Verification):
-            return self._verdicts(result)
+            passed = self._passed(result)
+            return passed if passed is not None else self._verdicts(result)
         going = self.hive.go_on(result)  # a local read may finish it here
         if isinstance(going, Verification):
             return self._verdicts(going)
@@ -109,6 +113,11 @@ class AsyncLocalVerifier:
 
     async def _finish(self, pending: Awaitable[Verification]) -> Verdict:
         return self._verdicts(await pending)
+
+
+def _passing_principal(result: Verification) -> Principal | None:
+    """The principal of a VALID answer that names its client, else None."""
+    return Principal.from_verification(result) if result.code is Code.VALID else None
 
 
 Source = KeyHive | AsyncKeyHive | Verifier | AsyncVerifier

@@ -102,8 +102,8 @@ class KeyhiveAuth(SecurityBase):
             authorization,
             api_key,
             security_scopes.scopes,  # validated once in the pipeline's memo
-            ip=client_ip(client[0]) if client else None,
-            realm=self.realm,
+            client_ip(client[0]) if client else None,
+            self.realm,
         )
         if type(result) is not Principal:
             if result is not None and not isinstance(result, Principal | Denial):

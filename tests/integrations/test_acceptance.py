@@ -85,6 +85,31 @@ def test_secret_with_the_scope_reaches_the_handler(
     assert listed.body["scopes"] == ["users:read"]
 
 
+#: Where a passing answer carries the caller's RateLimit fields (docs/integrations.md): an
+#: authentication backend (Starlette's, DRF's) never sees the response it would go on.
+FIELDS_ON_PASS = [f for f in FRAMEWORKS if f.name not in {"starlette-backend", "drf"}]
+
+
+@pytest.mark.parametrize("framework", FIELDS_ON_PASS, ids=lambda f: f.name)
+def test_a_limited_secret_passes_with_its_ratelimit_fields(
+    framework: Framework, hive: KeyHive, blog: Blog
+) -> None:
+    """The answer of a route that returns data carries the caller's RateLimit fields, with
+    the remaining count of each request; a secret without limits gets none."""
+    limited = hive.issue_secret(blog.client.client_id, scopes=["articles:create"], rate="5/minute")
+    with framework.serve(hive) as call:
+        replies = [call("POST", "/articles", bearer(limited.token)) for _ in range(2)]
+        plain = call("POST", "/articles", bearer(blog.writer))
+    assert [r.status for r in replies] == [200, 200]
+    policies = {r.headers.get("ratelimit-policy") for r in replies}
+    assert len(policies) == 1 and ";q=5;w=60" in str(policies.pop())
+    fields = [r.headers.get("ratelimit") for r in replies]
+    assert fields[0] is not None and ";r=4;" in fields[0]
+    assert fields[1] is not None and ";r=3;" in fields[1]
+    assert plain.status == 200
+    assert "ratelimit" not in plain.headers and "ratelimit-policy" not in plain.headers
+
+
 @pytest.mark.parametrize("how", ["x-api-key", "basic"])
 def test_other_credential_headers(
     framework: Framework, hive: KeyHive, blog: Blog, how: str

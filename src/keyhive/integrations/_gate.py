@@ -47,22 +47,23 @@ def check(
     authorization: str | None,
     api_key: str | None,
     required: Sequence[str] = (),
-    *,
     ip: str | None = None,
     realm: str = DEFAULT_REALM,
     optional: bool = False,
 ) -> Principal | Denial | None:
     """The principal, or the denial to answer with; None only when ``optional`` and no
-    credential was sent at all."""
+    credential was sent at all. Every parameter may be passed by position."""
     if authorization and type(verifier) is LocalVerifier:
         # As in begin_check: a bearer token for this process's pipeline goes from the
         # header straight to the pipeline, without a credential object.
         token = bearer_token(authorization)
         if token is not None:
             try:
-                verdict = verifier.verify_token(token, required, ip=ip)
+                verdict = verifier.verify_token(token, required, ip)
             except _UNAVAILABLE as exc:
                 return _unavailable(exc)
+            if isinstance(verdict, Principal):
+                return verdict
             return outcome(verdict, required, realm)
     found = _presented(authorization, api_key, realm, optional)
     if found is None or isinstance(found, Denial):

@@ -55,6 +55,7 @@ class LocalVerifier:
     def __init__(self, hive: KeyHive) -> None:
         self.hive = hive
         self._verdicts = AnswerMemo(Verdict.from_verification)
+        self._passed = AnswerMemo(_passing_principal)
         self._verify_token = hive.pipeline.verify_token
 
     def verify(
@@ -63,11 +64,13 @@ class LocalVerifier:
         return self._verdicts(self.hive.verify_credential(credential, scopes, ip=ip))
 
     def verify_token(
-        self, token: str, scopes: Sequence[str] = (), *, ip: str | None = None
-    ) -> Verdict:
+        self, token: str, scopes: Sequence[str] = (), ip: str | None = None
+    ) -> Principal | Verdict:
         """:meth:`verify` for a token already read from its header (the WSGI hot path,
-        straight to the pipeline)."""
-        return self._verdicts(self._verify_token(token, scopes, ip))
+        straight to the pipeline); a passing answer is its :class:`Principal` itself."""
+        result = self._verify_token(token, scopes, ip)
+        passed = self._passed(result)
+        return passed if passed is not None else self._verdicts(result)
 
 
 class AsyncLocalVerifier:

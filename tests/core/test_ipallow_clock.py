@@ -57,3 +57,15 @@ def test_frozen_clock_moves_only_when_told() -> None:
 def test_system_clock_is_aware_utc() -> None:
     now = SystemClock().now()
     assert now.tzinfo is UTC
+
+
+def test_system_clock_follows_the_real_clock_and_a_subclass_keeps_its_own_now() -> None:
+    before = datetime.now(UTC)
+    read = SystemClock().now()
+    assert before <= read <= datetime.now(UTC)
+
+    class Fixed(SystemClock):
+        def now(self) -> datetime:
+            return datetime(2001, 2, 3, tzinfo=UTC)
+
+    assert Fixed().now() == datetime(2001, 2, 3, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -19,9 +18,14 @@ class SystemClock:
     """The real wall clock."""
 
     def __init__(self) -> None:
-        #: ``datetime.now(UTC)`` bound once: every verification reads the clock, and a
-        #: partial is called without the Python frame a method would add.
-        self.now: Callable[[], datetime] = functools.partial(datetime.now, UTC)
+        if type(self).now is SystemClock.now:
+            # ``datetime.now(UTC)`` bound once: every verification reads the clock, and a
+            # partial is called without the Python frame of the method below. A subclass
+            # that overrides ``now`` keeps its own.
+            self.now = functools.partial(datetime.now, UTC)  # type: ignore[method-assign]
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class FrozenClock:

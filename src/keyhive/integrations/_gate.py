@@ -98,11 +98,10 @@ def begin_check(
                 step = verifier.begin_token(token, required, ip)
             except _UNAVAILABLE as exc:
                 return _unavailable(exc)
-            if type(step) is Principal:
+            if isinstance(step, Principal):
                 return step
             if isinstance(step, Verdict):
                 return outcome(step, required, realm)
-            assert not isinstance(step, Principal)  # narrowed: only a pending check is left
             return _settle(step, required, realm)
     return _check_general(
         verifier, authorization, api_key, route_scopes(required), ip, realm, optional
